@@ -1,0 +1,154 @@
+"""The `egov` command line: verbs named after what the operator wants done.
+
+Every command that acts on the estate loads it through `load_estate`, so a
+broken estate stops here with every problem listed (exit 2). Operational
+errors print one line and exit non-zero; `--json` prints machine output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from . import journal as journal_mod
+from .errors import EgovError, EstateInvalid
+from .loader import default_estate_dir, load_estate
+from .summary import render, summarize
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="egov: build and run a district e-government estate from one source of truth.")
+journal_app = typer.Typer(no_args_is_help=True, help="The hash-chained record of every change egov made.")
+app.add_typer(journal_app, name="journal")
+
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+
+class Ctx:
+    def __init__(self, estate: Path, state: Path):
+        self.estate_dir = estate
+        self.state_dir = state
+
+    def estate(self):
+        return load_estate(self.estate_dir)
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          estate: Optional[Path] = typer.Option(None, "--estate", "-e", envvar="EGOV_ESTATE",
+                                                help="Estate directory (default: estate/panyu)."),
+          state_dir: Optional[Path] = typer.Option(None, "--state-dir", envvar="EGOV_STATE_DIR",
+                                                   help="Where the journal and state live.")):
+    ctx.obj = Ctx(estate or default_estate_dir(), journal_mod.state_dir(state_dir))
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+def validate(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Check the estate against every rule; list all problems (exit 2 if any)."""
+    c: Ctx = ctx.obj
+    try:
+        e = c.estate()
+    except EstateInvalid as bad:
+        if as_json:
+            _emit_json({"valid": False, "estate": bad.source, "problems": [p.as_dict() for p in bad.problems]})
+        else:
+            for p in bad.problems:
+                err.print(str(p), markup=False, highlight=False)
+        raise
+    devices = sum(1 for _ in e.devices())
+    hosts = sum(1 for _ in e.hosts())
+    if as_json:
+        _emit_json({"valid": True, "estate": e.meta.name, "digest": e.digest, "sites": len(e.sites),
+                    "hosts": hosts, "devices": devices})
+    else:
+        out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name}): {len(e.sites)} sites, {hosts} hosts, "
+                  f"{devices} network devices, {len(e.databases)} databases, {len(e.applications)} applications")
+
+
+@app.command()
+def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Summarise the estate: sites, hosts, network tiers, databases, applications."""
+    data = summarize(ctx.obj.estate())
+    if as_json:
+        _emit_json(data)
+    else:
+        render(data, out)
+
+
+@app.command()
+def up(ctx: typer.Context):
+    """The main job: from nothing to a working estate (today: validate, then show)."""
+    c: Ctx = ctx.obj
+    e = c.estate()
+    out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
+    render(summarize(e), out)
+
+
+@journal_app.command("show")
+def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n", help="Only the last N records."),
+                 as_json: bool = typer.Option(False, "--json")):
+    """List the journal's records."""
+    j = journal_mod.Journal(ctx.obj.state_dir)
+    recs = list(j.records())
+    if last:
+        recs = recs[-last:]
+    if as_json:
+        _emit_json(recs)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"journal {j.path}", title_justify="left")
+    for col in ("seq", "when (UTC)", "user", "command", "estate", "result", "changes"):
+        t.add_column(col)
+    for r in recs:
+        ch = r.get("changes") or []
+        t.add_row(str(r.get("seq")), str(r.get("ts", ""))[:23], str(r.get("user")), str(r.get("command")),
+                  str(r.get("estate") or "-"), r.get("result", "?") if r.get("result") == "ok" else f"[red]{r.get('result')}[/]",
+                  f"{len(ch)}" + (f": {ch[0]}" + (" …" if len(ch) > 1 else "") if ch else ""))
+    out.print(t)
+
+
+@journal_app.command("verify")
+def journal_verify(ctx: typer.Context):
+    """Check the hash chain; names the first edited, reordered or deleted record."""
+    j = journal_mod.Journal(ctx.obj.state_dir)
+    n = j.verify()
+    out.print(f"[green]journal intact[/]: {n} records, chain verified ({j.path})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except EstateInvalid as bad:
+        err.print(f"egov: {bad}", markup=False, highlight=False)
+        sys.exit(bad.exit_code)
+    except EgovError as e:
+        err.print(f"egov: error: {e}", markup=False, highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("egov: interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as e:  # click usage errors arrive here under standalone_mode=False
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

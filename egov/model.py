@@ -1,0 +1,303 @@
+"""The estate model: what the district owns, as pydantic v2 types.
+
+One estate is a directory of YAML files; each file has a model here
+(`EstateFile`, `SitesFile`, `NetworkFile`, `DatabasesFile`, `AppsFile`) and
+`Estate` is their union. These types check the *shape* of each file (types,
+ranges, allowed values); the cross-file rules (uniqueness, IPAM, references,
+the network tree) live in `egov.rules`.
+
+Ids are ASCII (they become host names, namespace names and file names);
+display names (`name`) are free text and Chinese is first class.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Iterator
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
+VlanId = Annotated[int, Field(ge=1, le=4094)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """'5s', '30s', '2m', '1h', '500ms' or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a duration like '30s', '2m' or '1h' is required")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    else:
+        raise ValueError(f"not a duration: {value!r} (use e.g. '30s', '2m', '1h')")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------- IPAM
+class Pool(Model):
+    """A block the district's address plan hands subnets out of."""
+
+    id: Id
+    name: Name
+    cidr: IPv4Network
+    purpose: Name = "general"
+
+
+class SubnetPurpose(StrEnum):
+    mgmt = "mgmt"
+    db = "db"
+    app = "app"
+    front = "front"
+    service = "service"
+    storage = "storage"
+    replication = "replication"
+    transit = "transit"
+
+
+class Subnet(Model):
+    id: Id
+    name: Name | None = None
+    cidr: IPv4Network
+    pool: Id
+    purpose: SubnetPurpose
+    vlan: VlanId | None = None
+    gateway: IPv4Address | None = None
+
+
+# --------------------------------------------------------------------------- estate.yaml
+class EstateFile(Model):
+    """estate.yaml: who the estate belongs to and its address pools."""
+
+    name: Id
+    display_name: Name
+    region: Name | None = None
+    description: str | None = None
+    pools: list[Pool] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- sites.yaml
+class HostRole(StrEnum):
+    db = "db"
+    app = "app"
+    lb = "lb"
+    mgmt = "mgmt"
+    monitor = "monitor"
+    witness = "witness"
+
+
+class SiteRole(StrEnum):
+    primary = "primary"
+    backup = "backup"
+    witness = "witness"
+
+
+class Host(Model):
+    id: Id
+    name: Name
+    role: HostRole
+    subnet: Id
+    address: IPv4Address
+    flavor: Id = "m1-medium"
+    volume_gb: Annotated[int, Field(ge=0, le=65536)] = 0
+
+
+class DrTargets(Model):
+    """Disaster-recovery targets a site promises; every drill checks them."""
+
+    rpo: Duration
+    rto: Duration
+    first_write_rto: Duration | None = None
+    switchover_interruption: Duration | None = None
+    gbt20988_level: Annotated[int, Field(ge=1, le=6)] | None = None
+
+
+class Site(Model):
+    id: Id
+    name: Name
+    role: SiteRole
+    backup_of: Id | None = None
+    location: Name | None = None
+    service_address: IPv4Address | None = None
+    subnets: list[Subnet] = Field(min_length=1)
+    hosts: list[Host] = []
+    dr: DrTargets
+
+
+class SitesFile(Model):
+    sites: list[Site] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- network.yaml
+class Platform(StrEnum):
+    huawei_vrp = "huawei_vrp"
+    hp_comware = "hp_comware"
+    cisco_ios = "cisco_ios"
+    frr = "frr"
+
+
+class DeviceRole(StrEnum):
+    city_uplink = "city_uplink"
+    core = "core"
+    town_aggregation = "town_aggregation"
+    village_access = "village_access"
+
+
+class Vlan(Model):
+    id: VlanId
+    name: Id
+    display_name: Name | None = None
+
+
+class Device(Model):
+    id: Id
+    name: Name
+    role: DeviceRole
+    platform: Platform
+    mgmt_ip: IPv4Address
+    uplink: Id | None = None
+    vlans: list[VlanId] = []
+    location: Name | None = None
+    model: str | None = None
+
+
+class TownKind(StrEnum):
+    street = "street"  # 街道
+    town = "town"  # 镇
+
+
+class Town(Model):
+    id: Id
+    name: Name
+    kind: TownKind
+    subnets: list[Subnet] = Field(min_length=1)
+    router: Device
+    villages: list[Device] = []
+
+
+class NetworkFile(Model):
+    vlans: list[Vlan] = []
+    subnets: list[Subnet] = []
+    city: Device
+    core: Device
+    towns: list[Town] = []
+
+
+# --------------------------------------------------------------------------- databases.yaml
+class ReplicationMode(StrEnum):
+    synchronous = "synchronous"
+    asynchronous = "asynchronous"
+    none = "none"
+
+
+class Replication(Model):
+    mode: ReplicationMode
+    standby_hosts: list[Id] = []
+
+
+class Database(Model):
+    id: Id
+    name: Name
+    owner_site: Id
+    primary_host: Id
+    replication: Replication
+    port: Port = 5432
+    description: str | None = None
+
+
+class DatabasesFile(Model):
+    databases: list[Database] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- apps.yaml
+class Module(Model):
+    id: Id
+    name: Name
+
+
+class Application(Model):
+    id: Id
+    name: Name
+    description: str | None = None
+    databases: list[Id] = []
+    port: Port
+    health_path: str = "/healthz"
+    modules: list[Module] = []
+    runs_on: dict[Id, list[Id]] = Field(min_length=1)
+
+
+class AppsFile(Model):
+    applications: list[Application] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- the estate
+FILES: dict[str, type[Model]] = {
+    "estate.yaml": EstateFile,
+    "sites.yaml": SitesFile,
+    "network.yaml": NetworkFile,
+    "databases.yaml": DatabasesFile,
+    "apps.yaml": AppsFile,
+}
+
+
+class Estate(Model):
+    """A whole estate, with look-ups the rest of egov uses."""
+
+    meta: EstateFile
+    sites: list[Site]
+    network: NetworkFile
+    databases: list[Database]
+    applications: list[Application]
+    digest: str = ""
+    source: str = ""
+
+    # -- look-ups -----------------------------------------------------------
+    def site(self, site_id: str) -> Site:
+        for s in self.sites:
+            if s.id == site_id:
+                return s
+        raise KeyError(site_id)
+
+    def hosts(self) -> Iterator[tuple[Site, Host]]:
+        for s in self.sites:
+            for h in s.hosts:
+                yield s, h
+
+    def host(self, host_id: str) -> tuple[Site, Host]:
+        for s, h in self.hosts():
+            if h.id == host_id:
+                return s, h
+        raise KeyError(host_id)
+
+    def devices(self) -> Iterator[tuple[Town | None, Device]]:
+        """Every network device, top-down: city, core, then each town's router and villages."""
+        yield None, self.network.city
+        yield None, self.network.core
+        for t in self.network.towns:
+            yield t, t.router
+            for v in t.villages:
+                yield t, v
+
+    @property
+    def primary_site(self) -> Site:
+        return next(s for s in self.sites if s.role == SiteRole.primary)
