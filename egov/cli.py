@@ -8,6 +8,7 @@ errors print one line and exit non-zero; `--json` prints machine output.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -25,8 +26,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 journal_app = typer.Typer(no_args_is_help=True, help="The hash-chained record of every change egov made.")
 app.add_typer(journal_app, name="journal")
 
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
+# piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
+out = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 200)))
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Ctx:
@@ -60,9 +62,6 @@ def validate(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", h
     except EstateInvalid as bad:
         if as_json:
             _emit_json({"valid": False, "estate": bad.source, "problems": [p.as_dict() for p in bad.problems]})
-        else:
-            for p in bad.problems:
-                err.print(str(p), markup=False, highlight=False)
         raise
     devices = sum(1 for _ in e.devices())
     hosts = sum(1 for _ in e.hosts())
@@ -108,7 +107,7 @@ def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n",
 
     t = Table(title=f"journal {j.path}", title_justify="left")
     for col in ("seq", "when (UTC)", "user", "command", "estate", "result", "changes"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for r in recs:
         ch = r.get("changes") or []
         t.add_row(str(r.get("seq")), str(r.get("ts", ""))[:23], str(r.get("user")), str(r.get("command")),
@@ -126,28 +125,17 @@ def journal_verify(ctx: typer.Context):
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; egov's own errors become one line on stderr and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except EstateInvalid as bad:
+        for p in bad.problems:
+            err.print(str(p), markup=False, highlight=False)
         err.print(f"egov: {bad}", markup=False, highlight=False)
         sys.exit(bad.exit_code)
     except EgovError as e:
         err.print(f"egov: error: {e}", markup=False, highlight=False)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        err.print("egov: interrupted")
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as e:  # click usage errors arrive here under standalone_mode=False
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
 
 
 if __name__ == "__main__":

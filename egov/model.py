@@ -50,6 +50,25 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def parse_network(value: object) -> IPv4Network:
+    """An IPv4 CIDR; host bits set is an error that suggests the right network."""
+    if isinstance(value, IPv4Network):
+        return value
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError(f"not a CIDR like 10.20.1.0/24: {value!r}")
+    try:
+        return IPv4Network(value)
+    except ValueError as e:
+        try:
+            loose = IPv4Network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"not an IPv4 CIDR: {value!r} ({e})") from None
+        raise ValueError(f"{value} has host bits set (did you mean {loose}?)") from None
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(parse_network)]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -60,7 +79,7 @@ class Pool(Model):
 
     id: Id
     name: Name
-    cidr: IPv4Network
+    cidr: Cidr
     purpose: Name = "general"
 
 
@@ -78,7 +97,7 @@ class SubnetPurpose(StrEnum):
 class Subnet(Model):
     id: Id
     name: Name | None = None
-    cidr: IPv4Network
+    cidr: Cidr
     pool: Id
     purpose: SubnetPurpose
     vlan: VlanId | None = None

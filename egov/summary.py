@@ -58,7 +58,7 @@ def render(data: dict, console: Console) -> None:
 
     sites = Table(title="Sites 数据中心", title_justify="left")
     for col in ("id", "name", "role", "hosts", "service address", "RPO", "RTO", "GB/T 20988"):
-        sites.add_column(col)
+        sites.add_column(col, overflow="fold")
     for s in data["sites"]:
         roles = Counter(h["role"] for h in s["hosts"])
         role = s["role"] + (f" of {s['backup_of']}" if s["backup_of"] else "")
@@ -68,7 +68,7 @@ def render(data: dict, console: Console) -> None:
 
     tiers = Table(title=f"Network 四级网络: {data['network']['devices']} devices", title_justify="left")
     for col in ("tier", "devices", "platforms"):
-        tiers.add_column(col)
+        tiers.add_column(col, overflow="fold")
     for t in data["network"]["tiers"]:
         tiers.add_row(t["label"], str(t["count"]), ", ".join(f"{p} {n}" for p, n in t["platforms"].items()))
 
@@ -82,13 +82,13 @@ def render(data: dict, console: Console) -> None:
 
     dbs = Table(title="Base databases 基础数据库", title_justify="left")
     for col in ("id", "name", "owner", "primary", "replication", "standby"):
-        dbs.add_column(col)
+        dbs.add_column(col, overflow="fold")
     for d in data["databases"]:
         dbs.add_row(d["id"], d["name"], d["owner_site"], d["primary_host"], d["replication"], ", ".join(d["standby_hosts"]) or "-")
 
     apps = Table(title="Applications 政务应用", title_justify="left")
     for col in ("id", "name", "port", "databases", "runs on"):
-        apps.add_column(col)
+        apps.add_column(col, overflow="fold")
     for a in data["applications"]:
         runs = "; ".join(f"{s}: {', '.join(h)}" for s, h in a["runs_on"].items())
         name = a["name"] + (f" ({', '.join(a['modules'])})" if a["modules"] else "")

@@ -1,0 +1,84 @@
+"""The egov command line as an operator meets it: exit codes, one-line errors, --json."""
+
+import json
+import os
+import subprocess
+import sys
+
+from egov.journal import Journal
+
+from ..conftest import CONGHUA, PANYU, ROOT
+
+
+def egov(*args, env=None):
+    e = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "egov.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env=e, timeout=60)
+
+
+def test_validate_ok_and_json():
+    r = egov("validate")
+    assert r.returncode == 0 and "valid" in r.stdout and "293 network devices" in r.stdout
+    r = egov("--estate", CONGHUA, "validate", "--json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and data["valid"] and data["estate"] == "conghua" and data["sites"] == 3
+
+
+def test_validate_broken_estate_lists_problems_and_exits_2(panyu):
+    panyu.edit("network.yaml", lambda d: d["towns"][3]["villages"][2].update(vlans=[999]))
+    panyu.edit("apps.yaml", lambda d: d["applications"][0]["databases"].append("census"))
+    r = egov("--estate", panyu.path, "validate")
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()
+    assert any(l.startswith("network.yaml:") and "towns[3].villages[2].vlans[0]" in l and "not in the VLAN catalog" in l for l in err)
+    assert any(l.startswith("apps.yaml:") and "unknown database 'census'" in l for l in err)
+    assert err[-1].endswith("is invalid: 2 problems")
+    r = egov("--estate", panyu.path, "validate", "--json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 2 and not data["valid"] and len(data["problems"]) == 2
+
+
+def test_every_command_validates_first(panyu):
+    panyu.edit("sites.yaml", lambda d: d["sites"][0]["hosts"][0].update(address="10.99.0.1"))
+    for cmd in (["show"], ["show", "--json"], ["up"]):
+        r = egov("--estate", panyu.path, *cmd)
+        assert r.returncode == 2, cmd
+        assert "sites.yaml:" in r.stderr and "sites[0].hosts[0].address" in r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_show_json_counts_tiers():
+    data = json.loads(egov("show", "--json").stdout)
+    tiers = {t["role"]: t["count"] for t in data["network"]["tiers"]}
+    assert tiers["city_uplink"] == 1 and tiers["core"] == 1 and tiers["town_aggregation"] == 19
+    assert tiers["village_access"] == sum(t["villages"] for t in data["network"]["towns"])
+    assert data["estate"]["digest"].startswith("sha256:")
+    assert {s["id"] for s in data["sites"]} == {"dafushan", "legacy-room"}
+
+
+def test_show_renders_chinese_names():
+    r = egov("show")
+    assert r.returncode == 0
+    for name in ("大夫山云计算中心", "市桥街", "东涌镇", "人口基础信息库", "一站式审批系统"):
+        assert name in r.stdout
+
+
+def test_journal_verify_cli_names_the_bad_record(state):
+    j = Journal(state)
+    for i in range(3):
+        j.append({"command": f"c{i}", "result": "ok"})
+    r = egov("journal", "verify")
+    assert r.returncode == 0 and "3 records" in r.stdout
+    ls = j.path.read_text().splitlines(keepends=True)
+    ls[1] = ls[1].replace('"c1"', '"cX"')
+    j.path.write_text("".join(ls))
+    r = egov("journal", "verify")
+    assert r.returncode == 3
+    assert len(r.stderr.strip().splitlines()) == 1 and "record 2 was edited" in r.stderr
+    r = egov("journal", "show", "--json")
+    assert [x["command"] for x in json.loads(r.stdout)] == ["c0", "cX", "c2"]
+
+
+def test_unknown_command_is_a_usage_error():
+    r = egov("frobnicate")
+    assert r.returncode == 2 and "No such command" in r.stderr
