@@ -1,0 +1,19 @@
+# The two commands a fresh machine needs (see README): `make up` and `make test`.
+VENV := .venv
+EGOV := $(VENV)/bin/egov
+
+.PHONY: deps up test unit bench down
+deps:
+	scripts/install-deps
+
+up: deps          ## install everything, then run the main job on the lab
+	$(EGOV) up
+
+test: deps        ## install everything, then run the whole test suite
+	$(VENV)/bin/pytest
+
+unit: deps        ## only the tests that need no root and no lab
+	$(VENV)/bin/pytest tests/unit
+
+bench: deps       ## every benchmark under bench/
+	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
