@@ -7,39 +7,25 @@ errors print one line and exit non-zero; `--json` prints machine output.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-
 from . import journal as journal_mod
+from .clikit import Ctx, emit_json, err, out
 from .errors import EgovError, EstateInvalid
-from .loader import default_estate_dir, load_estate
+from .lab.cli import lab_app
+from .loader import default_estate_dir
 from .summary import render, summarize
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="egov: build and run a district e-government estate from one source of truth.")
 journal_app = typer.Typer(no_args_is_help=True, help="The hash-chained record of every change egov made.")
 app.add_typer(journal_app, name="journal")
+app.add_typer(lab_app, name="lab")
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
-out = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 200)))
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Ctx:
-    def __init__(self, estate: Path, state: Path):
-        self.estate_dir = estate
-        self.state_dir = state
-
-    def estate(self):
-        return load_estate(self.estate_dir)
-
-
 @app.callback()
 def _root(ctx: typer.Context,
           estate: Optional[Path] = typer.Option(None, "--estate", "-e", envvar="EGOV_ESTATE",
@@ -47,10 +33,6 @@ def _root(ctx: typer.Context,
           state_dir: Optional[Path] = typer.Option(None, "--state-dir", envvar="EGOV_STATE_DIR",
                                                    help="Where the journal and state live.")):
     ctx.obj = Ctx(estate or default_estate_dir(), journal_mod.state_dir(state_dir))
-
-
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 @app.command()
@@ -61,12 +43,12 @@ def validate(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", h
         e = c.estate()
     except EstateInvalid as bad:
         if as_json:
-            _emit_json({"valid": False, "estate": bad.source, "problems": [p.as_dict() for p in bad.problems]})
+            emit_json({"valid": False, "estate": bad.source, "problems": [p.as_dict() for p in bad.problems]})
         raise
     devices = sum(1 for _ in e.devices())
     hosts = sum(1 for _ in e.hosts())
     if as_json:
-        _emit_json({"valid": True, "estate": e.meta.name, "digest": e.digest, "sites": len(e.sites),
+        emit_json({"valid": True, "estate": e.meta.name, "digest": e.digest, "sites": len(e.sites),
                     "hosts": hosts, "devices": devices})
     else:
         out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name}): {len(e.sites)} sites, {hosts} hosts, "
@@ -78,7 +60,7 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     """Summarise the estate: sites, hosts, network tiers, databases, applications."""
     data = summarize(ctx.obj.estate())
     if as_json:
-        _emit_json(data)
+        emit_json(data)
     else:
         render(data, out)
 
@@ -101,7 +83,7 @@ def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n",
     if last:
         recs = recs[-last:]
     if as_json:
-        _emit_json(recs)
+        emit_json(recs)
         return
     from rich.table import Table
 

@@ -1,0 +1,148 @@
+"""`egov lab ...`: bring the embedded lab up and down, break it for drills, reach its hosts."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import List
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..clikit import Ctx, emit_json, err, out
+from .lab import CTL, Lab
+
+lab_app = typer.Typer(no_args_is_help=True, help="The embedded lab: both data centres as real hosts on this machine.")
+
+
+def _lab(ctx: typer.Context) -> Lab:
+    c: Ctx = ctx.obj
+    return Lab(c.estate(), c.state_dir)
+
+
+def _report(changes: list[str], nothing: str) -> None:
+    if changes:
+        out.print(f"{len(changes)} change{'s' if len(changes) != 1 else ''}: " + "; ".join(changes[:8])
+                  + (f"; … (+{len(changes) - 8}, see `egov journal show`)" if len(changes) > 8 else ""),
+                  highlight=False)
+    else:
+        out.print(nothing)
+
+
+def _status_table(data: dict) -> Table:
+    t = Table(title=f"lab {'up' if data['up'] else 'down'} — {data['estate']} ({data['lab_dir']})", title_justify="left")
+    for col in ("host", "site", "address", "state", "uptime", "pid"):
+        t.add_column(col)
+    for h in data["hosts"]:
+        state = h["state"] if h["state"] == "running" else f"[red]{h['state']}[/]"
+        up = f"{h['uptime_s']:.0f}s" if h["uptime_s"] is not None else "-"
+        t.add_row(h["id"], h["site"], h["address"], state, up, str(h["pid"] or "-"))
+    for link in data["links"]:
+        state = link["state"] if link["state"] == "up" else f"[red]{link['state']}[/]"
+        t.add_row(f"link {link['a']} ↔ {link['b']}", "", "", state, "", "")
+    return t
+
+
+@lab_app.command()
+def up(ctx: typer.Context):
+    """Create every host of every site (idempotent; repairs a half-made lab)."""
+    c: Ctx = ctx.obj
+    lab = _lab(ctx)
+    t0 = time.monotonic()
+    with c.change("lab up") as rec, Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                                             TimeElapsedColumn(), console=err, transient=True) as bar:
+        current = {}
+
+        def progress(kind, name=None, total=None, host=None):
+            if kind == "phase":
+                current["task"] = bar.add_task(name, total=total)
+            elif kind == "advance" and "task" in current:
+                bar.advance(current["task"])
+
+        rec.changes += lab.up(progress)
+        rec.details["seconds"] = round(time.monotonic() - t0, 2)
+    status = lab.status()
+    running = sum(h["state"] == "running" for h in status["hosts"])
+    _report(rec.changes, "lab is up; nothing changed")
+    out.print(f"lab up: {running}/{len(status['hosts'])} hosts running, SSH verified ({time.monotonic() - t0:.1f}s)")
+
+
+@lab_app.command()
+def down(ctx: typer.Context, keep_disks: bool = typer.Option(False, "--keep-disks", help="Keep the hosts' disks.")):
+    """Remove every namespace, mount and process the lab made (and its disks unless --keep-disks)."""
+    c: Ctx = ctx.obj
+    with c.change("lab down") as rec:
+        rec.changes += _lab(ctx).down(keep_disks=keep_disks)
+    _report(rec.changes, "lab was not up; nothing to remove")
+
+
+@lab_app.command()
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
+    """Every host's state, address and uptime; the inter-site links."""
+    data = _lab(ctx).status()
+    if as_json:
+        emit_json(data)
+    else:
+        out.print(_status_table(data))
+
+
+def _simple(ctx: typer.Context, verb: str, *args: str) -> None:
+    c: Ctx = ctx.obj
+    lab = _lab(ctx)
+    with c.change(f"lab {verb} {' '.join(args)}") as rec:
+        rec.changes += getattr(lab, verb)(*args)
+    _report(rec.changes, f"nothing to {verb}: already in that state")
+
+
+@lab_app.command()
+def crash(ctx: typer.Context, target: str = typer.Argument(..., help="A host id or a site id.")):
+    """Power-cut a host or a whole site: every process killed at once, disks kept."""
+    _simple(ctx, "crash", target)
+
+
+@lab_app.command()
+def start(ctx: typer.Context, target: str = typer.Argument(..., help="A host id or a site id.")):
+    """Boot a crashed host or site again, with its disk as it was."""
+    _simple(ctx, "start", target)
+
+
+@lab_app.command()
+def cut(ctx: typer.Context, site_a: str, site_b: str):
+    """Break the link between two sites (each site keeps working on its own)."""
+    _simple(ctx, "cut", site_a, site_b)
+
+
+@lab_app.command()
+def heal(ctx: typer.Context, site_a: str, site_b: str):
+    """Restore the link between two sites."""
+    _simple(ctx, "heal", site_a, site_b)
+
+
+@lab_app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh(ctx: typer.Context, host: str, command: List[str] = typer.Argument(None)):
+    """Log in to a lab host (or run COMMAND there) with the lab's key and known_hosts."""
+    lab = _lab(ctx)
+    if host not in lab.hosts:
+        raise typer.BadParameter(f"no host {host!r} in the estate", param_hint="HOST")
+    argv = lab.ssh_argv(host, *(command or []))
+    if sys.stdin.isatty() and not command:
+        argv.insert(argv.index("-F"), "-t")
+    os.execvp(argv[0], argv)
+
+
+@lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(ctx: typer.Context, command: List[str] = typer.Argument(..., help="Command to run in the controller.")):
+    """Run any command inside the lab's controller namespace, where estate addresses are reachable.
+
+    EGOV_LAB_SSH_CONFIG points at the lab's ssh_config, e.g.
+    `egov lab exec -- sh -c 'ssh -F $EGOV_LAB_SSH_CONFIG dfs-db1 uptime'`.
+    """
+    lab = _lab(ctx)
+    if not lab.is_up():
+        err.print("egov: error: the lab is not up: run `egov lab up` first")
+        raise typer.Exit(1)
+    os.environ["EGOV_LAB_SSH_CONFIG"] = str(lab.ssh_config)
+    argv = ["ip", "netns", "exec", CTL, *command]
+    os.execvp(argv[0], argv)

@@ -1,0 +1,274 @@
+"""Realise one lab host: a network namespace, a private copy-on-write root and sshd as PID 1.
+
+This is the one piece anything can call to make a host appear (the lab's
+`up`, an OpenStack compute driver): describe it as a `HostSpec`, then
+
+    pubkey = prepare(spec)   # disk, host key, sshd config, authorized_keys
+    plug(spec)               # netns, veth into a bridge, address, default route
+    boot(spec)               # PID 1 = sshd in fresh mount/UTS/PID namespaces
+    wait_ready(spec)
+
+`crash(spec)` kills every process of the host at once (a power cut; the disk
+stays); `boot(spec)` brings it back; `destroy(spec)` removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import netns
+from .netns import LabError
+
+HOSTINIT = Path(__file__).with_name("hostinit.sh")
+OVERLAY_DIRS = ("etc", "usr", "var", "root", "home", "opt", "srv")
+SSHD_CONF = """\
+# written by egov lab: key-only root login with this host's own key
+HostKey /etc/ssh/ssh_host_ed25519_key
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+UseDNS no
+MaxStartups 100:30:200
+"""
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One interface: `name` inside the host, plugged into `bridge` living in `bridge_ns`."""
+
+    name: str
+    address: str  # CIDR, e.g. 10.20.3.31/24
+    bridge_ns: str
+    bridge: str
+    peer: str  # the veth end's name in bridge_ns (<= 15 chars)
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    id: str
+    netns: str
+    disk: Path
+    nics: tuple[Nic, ...]
+    gateway: str | None
+    authorized_keys: str
+    mask: tuple[str, ...] = ()
+    etc_hosts: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+# ----------------------------------------------------------------------------- disk
+def _write(path: Path, text: str, mode: int = 0o644) -> bool:
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, mode)
+    return True
+
+
+def prepare(spec: HostSpec) -> str:
+    """Lay out the host's disk (idempotent); returns its public host key line."""
+    upper = spec.disk / "upper"
+    for d in ("upper", "work", "tmp"):
+        (spec.disk / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(spec.disk, 0o700)
+    key = upper / "etc/ssh/ssh_host_ed25519_key"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{spec.id}", "-f", str(key)])
+    _write(upper / "etc/ssh/sshd_config.d/00-egov-lab.conf", SSHD_CONF)
+    ssh_dir = upper / "root/.ssh"
+    ssh_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(ssh_dir, 0o700)
+    _write(ssh_dir / "authorized_keys", spec.authorized_keys, 0o600)
+    _write(upper / "etc/hostname", spec.id + "\n")
+    _write(upper / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{spec.id}\n{spec.etc_hosts}")
+    return " ".join(key.with_suffix(".pub").read_text().split()[:2])
+
+
+def wipe(spec: HostSpec) -> None:
+    if spec.disk.exists():
+        shutil.rmtree(spec.disk)
+
+
+# ----------------------------------------------------------------------------- network
+def plug(spec: HostSpec) -> list[str]:
+    """Create the namespace and its interfaces (idempotent); returns what it changed."""
+    changes = []
+    if netns.add_netns(spec.netns):
+        changes.append(f"netns {spec.netns}")
+    for nic in spec.nics:
+        if netns.link(spec.netns, nic.name) is None:
+            if netns.link(nic.bridge_ns, nic.peer) is not None:  # a stray end from a half-made run
+                netns.ip("link", "del", nic.peer, ns=nic.bridge_ns)
+            netns.ip("link", "add", nic.peer, "netns", nic.bridge_ns, "type", "veth",
+                     "peer", "name", nic.name, "netns", spec.netns)
+            changes.append(f"{spec.id}: {nic.name} <-> {nic.bridge_ns}/{nic.bridge}")
+        peer = netns.link(nic.bridge_ns, nic.peer) or {}
+        if peer.get("master") != nic.bridge:
+            netns.ip("link", "set", nic.peer, "master", nic.bridge, ns=nic.bridge_ns)
+        if "UP" not in peer.get("flags", []):
+            netns.ip("link", "set", nic.peer, "up", ns=nic.bridge_ns)
+        if netns.ensure_addr(spec.netns, nic.name, nic.address):
+            changes.append(f"{spec.id}: {nic.name} {nic.address}")
+        if "UP" not in (netns.link(spec.netns, nic.name) or {}).get("flags", []):
+            netns.ip("link", "set", nic.name, "up", ns=spec.netns)
+    if spec.gateway:
+        routes = netns.ip_json("route", "show", "default", ns=spec.netns)
+        if not any(r.get("gateway") == spec.gateway for r in routes):
+            netns.ip("route", "replace", "default", "via", spec.gateway, ns=spec.netns)
+            changes.append(f"{spec.id}: default via {spec.gateway}")
+    return changes
+
+
+# ----------------------------------------------------------------------------- processes
+def _runfile(spec: HostSpec) -> Path:
+    return spec.disk / "run.json"
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def _child(pid: int) -> int | None:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return None
+    return int(kids[0]) if kids else None
+
+
+def running(spec: HostSpec) -> dict | None:
+    """The host's run record if its PID 1 is alive, else None."""
+    try:
+        info = json.loads(_runfile(spec).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if _start_ticks(info["init_pid"]) != info["init_ticks"]:
+        return None
+    return info
+
+
+def boot(spec: HostSpec) -> bool:
+    """Start the host's PID 1 (sshd) unless it is already running; False if it was."""
+    if running(spec):
+        return False
+    if not netns.netns_exists(spec.netns):
+        raise LabError(f"host {spec.id}: network namespace {spec.netns} is missing (plug it first)")
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "EGOV_HOST_ID": spec.id, "EGOV_HOST_DIR": str(spec.disk), "EGOV_OVERLAY_DIRS": " ".join(OVERLAY_DIRS),
+           "EGOV_MASK": " ".join(spec.mask), "LANG": "C.UTF-8"}
+    console = open(spec.disk / "console.log", "ab")
+    try:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", spec.netns, "unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child",
+             str(HOSTINIT)], env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+            start_new_session=True, close_fds=True)
+    finally:
+        console.close()
+    deadline = time.monotonic() + 5
+    init = None
+    while time.monotonic() < deadline:
+        init = _child(proc.pid)
+        if init or proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    ticks = _start_ticks(init) if init else None
+    if not init or ticks is None:
+        proc.kill()
+        raise LabError(f"host {spec.id} did not start: {_console_tail(spec)}")
+    _runfile(spec).write_text(json.dumps({"unshare_pid": proc.pid, "init_pid": init, "init_ticks": ticks,
+                                          "booted_at": time.time()}))
+    return True
+
+
+def _console_tail(spec: HostSpec) -> str:
+    try:
+        lines = (spec.disk / "console.log").read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no console output"
+    return lines[-1] if lines else "no console output"
+
+
+def _listening(pid: int, port: int = 22) -> bool:
+    want = f":{port:04X} "
+    for f in ("tcp", "tcp6"):
+        try:
+            for line in Path(f"/proc/{pid}/net/{f}").read_text().splitlines()[1:]:
+                parts = line.split()
+                if parts[1].endswith(want.strip()) and parts[3] == "0A":
+                    return True
+        except FileNotFoundError:
+            return False
+    return False
+
+
+def wait_ready(spec: HostSpec, timeout: float = 10) -> None:
+    """Wait until sshd listens on port 22 inside the host."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = running(spec)
+        if info is None:
+            raise LabError(f"host {spec.id} died while booting: {_console_tail(spec)}")
+        if _listening(info["init_pid"]):
+            return
+        time.sleep(0.01)
+    raise LabError(f"host {spec.id}: sshd not listening after {timeout:g}s: {_console_tail(spec)}")
+
+
+def _gone(pid: int) -> bool:
+    return _start_ticks(pid) is None
+
+
+def crash(spec: HostSpec, timeout: float = 10) -> bool:
+    """Kill every process of the host at once; returns when all are gone. False if it was not running."""
+    info = running(spec)
+    if info is None:
+        return False
+    try:
+        os.kill(info["init_pid"], signal.SIGKILL)  # PID 1 of the namespace: the kernel kills the rest
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _gone(info["init_pid"]) and _gone(info["unshare_pid"]):
+            break
+        time.sleep(0.005)
+    else:
+        raise LabError(f"host {spec.id}: processes still present {timeout:g}s after the crash")
+    _reap(info["unshare_pid"])
+    _runfile(spec).unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def destroy(spec: HostSpec, *, wipe_disk: bool) -> None:
+    crash(spec)
+    netns.del_netns(spec.netns)
+    if wipe_disk:
+        wipe(spec)
+
+
+def uptime(info: dict) -> float:
+    return time.time() - info["booted_at"]
