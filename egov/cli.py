@@ -67,10 +67,13 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 
 @app.command()
 def up(ctx: typer.Context):
-    """The main job: from nothing to a working estate (today: validate, then show)."""
+    """The main job, from nothing to a working estate: validate, bring the lab up, summarise."""
+    from .lab.cli import up as lab_up
+
     c: Ctx = ctx.obj
     e = c.estate()
     out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
+    lab_up(ctx)
     render(summarize(e), out)
 
 

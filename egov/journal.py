@@ -58,6 +58,10 @@ class JournalCorrupt(EgovError):
     exit_code = 3
 
 
+class JournalUnwritable(EgovError):
+    exit_code = 1
+
+
 class Journal:
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
@@ -165,7 +169,13 @@ def change(directory: str | Path, *, command: str, estate=None, argv: list[str] 
             entry["details"] = ch.details
         if error:
             entry["error"] = error
-        Journal(directory).append(entry)
+        try:
+            Journal(directory).append(entry)
+        except OSError as e:
+            why = f"cannot write the journal in {directory}: {e.strerror or e}"
+            if error is None:
+                raise JournalUnwritable(why + " (the change was made but is not recorded)") from None
+            raise JournalUnwritable(f"{error.split(': ', 1)[-1]} (and {why})") from None
 
 
 def _user() -> str:

@@ -103,6 +103,10 @@ def wipe(spec: HostSpec) -> None:
 def plug(spec: HostSpec) -> list[str]:
     """Create the namespace and its interfaces (idempotent); returns what it changed."""
     changes = []
+    info = running(spec)
+    if info and not _in_named_netns(info["init_pid"], spec.netns):
+        crash(spec)  # it runs in an orphaned namespace nobody can reach: power-cycle it
+        changes.append(f"{spec.id}: crashed (its network namespace had been removed)")
     if netns.add_netns(spec.netns):
         changes.append(f"netns {spec.netns}")
     for nic in spec.nics:
@@ -127,6 +131,13 @@ def plug(spec: HostSpec) -> list[str]:
             netns.ip("route", "replace", "default", "via", spec.gateway, ns=spec.netns)
             changes.append(f"{spec.id}: default via {spec.gateway}")
     return changes
+
+
+def _in_named_netns(pid: int, name: str) -> bool:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino == netns.netns_inode(name)
+    except FileNotFoundError:
+        return False
 
 
 # ----------------------------------------------------------------------------- processes
