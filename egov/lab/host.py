@@ -108,13 +108,17 @@ def plug(spec: HostSpec) -> list[str]:
         crash(spec)  # it runs in an orphaned namespace nobody can reach: power-cycle it
         changes.append(f"{spec.id}: crashed (its network namespace had been removed)")
     if netns.add_netns(spec.netns):
+        # announce the interface's MAC when it comes up (gratuitous ARP), so a re-created host is
+        # reachable at once instead of after its neighbours' stale ARP entries expire
+        netns.sysctl(spec.netns, "net.ipv4.conf.default.arp_notify", "1")
         changes.append(f"netns {spec.netns}")
     for nic in spec.nics:
         if netns.link(spec.netns, nic.name) is None:
-            if netns.link(nic.bridge_ns, nic.peer) is not None:  # a stray end from a half-made run
-                netns.ip("link", "del", nic.peer, ns=nic.bridge_ns)
+            _clear_stale_end(nic)
             netns.ip("link", "add", nic.peer, "netns", nic.bridge_ns, "type", "veth",
                      "peer", "name", nic.name, "netns", spec.netns)
+            # the far side may still cache the old interface's MAC for this address
+            netns.ip("neigh", "flush", "to", nic.address.split("/")[0], ns=nic.bridge_ns, check=False)
             changes.append(f"{spec.id}: {nic.name} <-> {nic.bridge_ns}/{nic.bridge}")
         peer = netns.link(nic.bridge_ns, nic.peer) or {}
         if peer.get("master") != nic.bridge:
@@ -131,6 +135,19 @@ def plug(spec: HostSpec) -> list[str]:
             netns.ip("route", "replace", "default", "via", spec.gateway, ns=spec.netns)
             changes.append(f"{spec.id}: default via {spec.gateway}")
     return changes
+
+
+def _clear_stale_end(nic: Nic, wait: float = 2.0) -> None:
+    """A bridge-side veth end whose host side is gone belongs to a dying namespace: the kernel
+    removes it asynchronously. Wait for that; remove it ourselves only if it lingers."""
+    deadline = time.monotonic() + wait
+    while netns.link(nic.bridge_ns, nic.peer) is not None:
+        if time.monotonic() > deadline:
+            netns.ip("link", "del", nic.peer, ns=nic.bridge_ns, check=False)
+            if netns.link(nic.bridge_ns, nic.peer) is not None:
+                raise LabError(f"{nic.bridge_ns}: stale interface {nic.peer} cannot be removed")
+            return
+        time.sleep(0.02)
 
 
 def _in_named_netns(pid: int, name: str) -> bool:
