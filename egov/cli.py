@@ -16,6 +16,7 @@ from . import journal as journal_mod
 from .clikit import Ctx, emit_json, err, out
 from .errors import EgovError, EstateInvalid
 from .lab.cli import lab_app
+from .stages import apps_app
 from .loader import default_estate_dir
 from .summary import render, summarize
 
@@ -24,6 +25,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 journal_app = typer.Typer(no_args_is_help=True, help="The hash-chained record of every change egov made.")
 app.add_typer(journal_app, name="journal")
 app.add_typer(lab_app, name="lab")
+app.add_typer(apps_app, name="apps")
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
 @app.callback()
@@ -67,14 +69,63 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 
 @app.command()
 def up(ctx: typer.Context):
-    """The main job, from nothing to a working estate: validate, bring the lab up, summarise."""
+    """The main job, from nothing to a working estate: lab, playbooks, databases, apps, verify."""
+    import time
+
     from .lab.cli import up as lab_up
+    from .stages import apps_deploy_stage, configure_stage, endpoints, verify_stage
 
     c: Ctx = ctx.obj
+    t0 = time.monotonic()
     e = c.estate()
     out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
     lab_up(ctx)
-    render(summarize(e), out)
+    configure_stage(c)
+    apps_deploy_stage(c)
+    verify_stage(c)
+    out.print(endpoints(c))
+    out.print(f"[green]egov up done[/] in {time.monotonic() - t0:.0f}s")
+
+
+@app.command()
+def build(ctx: typer.Context, limit: Optional[str] = typer.Option(None, "--limit", help="Ansible host pattern.")):
+    """Configure every host with the playbooks (baseline, PostgreSQL, base databases, app hosts, fronts)."""
+    from .stages import configure_stage
+
+    configure_stage(ctx.obj, limit=limit)
+
+
+@app.command()
+def inventory(ctx: typer.Context, fmt: str = typer.Option("ansible", "--format", help="ansible (YAML) or json.")):
+    """Print the inventory generated from the estate (no secrets in it)."""
+    import yaml
+
+    from .build import make_inventory
+    from .target import Target
+
+    c: Ctx = ctx.obj
+    e = c.estate()
+    try:
+        from .target import resolve
+
+        t = resolve(e, c.state_dir)
+    except EgovError:
+        t = Target("lab", Path("/dev/null"), ("169.254.0.0/16",))
+    inv = make_inventory(e, t, c.state_dir)
+    if fmt == "json":
+        emit_json(inv)
+    elif fmt == "ansible":
+        sys.stdout.write(yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
+    else:
+        raise typer.BadParameter("use ansible or json", param_hint="--format")
+
+
+@app.command()
+def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
+    """Check every host with pytest-testinfra: services, replication, baseline, apps. Exit 1 on any failure."""
+    from .stages import verify_stage
+
+    verify_stage(ctx.obj, as_json=as_json)
 
 
 @journal_app.command("show")

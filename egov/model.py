@@ -113,6 +113,8 @@ class EstateFile(Model):
     region: Name | None = None
     description: str | None = None
     pools: list[Pool] = Field(min_length=1)
+    ntp_servers: list[IPv4Address] = []
+    login_banner: str | None = None
 
 
 # --------------------------------------------------------------------------- sites.yaml

@@ -162,7 +162,9 @@ def estate_data(spec: EstateSpec) -> dict:
         {"id": "transit", "name": "互联链路地址池", "cidr": "10.31.0.0/16", "purpose": "transit"},
         {"id": "town-service", "name": "镇街政务服务中心地址池", "cidr": "10.40.0.0/16", "purpose": "service"},
     ]
-    return {"name": spec.name, "display_name": spec.display_name, "region": spec.region, "pools": pools}
+    return {"name": spec.name, "display_name": spec.display_name, "region": spec.region, "pools": pools,
+            "ntp_servers": ["10.30.0.2"],
+            "login_banner": f"本系统为{spec.region}{spec.display_name}电子政务系统，仅限授权人员使用，所有操作均被记录和审计。"}
 
 
 BASE_DATABASES = [

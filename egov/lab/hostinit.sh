@@ -55,4 +55,9 @@ umount -l /.oldroot
 rmdir /.oldroot 2>/dev/null || true
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 echo "egov-lab: $EGOV_HOST_ID booted at $(date -u +%FT%TZ)"
+# the lab's stand-in for an init system: services installed by the playbooks start at boot
+# (in the background, in name order); sshd becomes PID 1 and reaps them when they exit
+if [ -d /etc/egov/boot.d ]; then
+  ( for s in /etc/egov/boot.d/*.sh; do [ -x "$s" ] && { echo "egov-lab: boot $s"; "$s" || echo "egov-lab: $s failed ($?)"; }; done ) </dev/null &
+fi
 exec /usr/sbin/sshd -D -e
