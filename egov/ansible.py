@@ -116,4 +116,11 @@ def run_playbook(name: str, *, inventory: dict, target: Target, state_dir: Path,
     if r.rc != 0:
         tail = (r.stdout.read().strip().splitlines() or ["no output"])[-1] if r.stdout else "no output"
         raise EgovError(f"{name}: ansible-playbook exited {r.rc} ({r.status}): {tail}")
+    # the recap is authoritative: events of no_log tasks are censored, `changed` included
+    stats = r.stats or {}
+    result.ok = dict(stats.get("ok", result.ok))
+    result.changed = dict(stats.get("changed", result.changed))
+    hidden = result.total_changed - len(result.changed_tasks)
+    if hidden > 0:
+        result.changed_tasks.append(f"{hidden} change(s) in tasks whose output is hidden (no_log: secrets)")
     return result

@@ -62,8 +62,8 @@ def build_release(app_id: str, version: str, out_dir: Path, *, source: Path | No
     if entry is None:
         raise DeployFailed(f"no application {app_id!r} in {src} (has: {', '.join(_entrypoints(src))})")
     wheels = sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []
-    if not wheels:
-        raise DeployFailed(f"no wheels in {wheelhouse}: run scripts/install-deps (it fills the wheelhouse)")
+    if not any(w.name.startswith("pip-") for w in wheels) or len(wheels) < 2:
+        raise DeployFailed(f"no wheels (or no pip wheel) in {wheelhouse}: run scripts/install-deps (it fills the wheelhouse)")
     files: list[tuple[str, bytes]] = [("VERSION", f"{version}\n".encode()), ("ENTRYPOINT", f"{entry}\n".encode()),
                                       ("requirements.txt", (APPS_DIR / "requirements.txt").read_bytes())]
     for p in sorted(src.rglob("*")):
@@ -202,8 +202,10 @@ def _install(target: Target, p: HostApp, rel: Release) -> str:
         c.put(str(rel.path), tmp)
         _run(c, f"set -e; rm -rf {d}; mkdir -p {d}; tar -xzf {tmp} -C {d} --strip-components=1; rm -f {tmp}",
              what="unpack", host=p.host)
-        _run(c, f"set -e; cd {d}; python3 -m venv venv; "
-                f"venv/bin/pip install -q --no-index --find-links wheels -r requirements.txt; "
+        # a venv without ensurepip (seconds saved per release), filled by pip run from its own wheel
+        _run(c, f"set -e; cd {d}; /usr/bin/python3 -m venv --without-pip venv; "
+                f"venv/bin/python $(ls wheels/pip-*.whl)/pip install -q --no-index --no-compile --disable-pip-version-check "
+                f"--find-links wheels -r requirements.txt; "
                 f"echo {d}/src > $(venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')/egov_apps.pth; "
                 f"venv/bin/python -c 'import egov_apps, gunicorn, psycopg'; touch .installed",
              what=f"install {p.app} {rel.version} into its venv", host=p.host, timeout=300)
