@@ -85,6 +85,13 @@ def prepare(spec: HostSpec) -> str:
         key.parent.mkdir(parents=True, exist_ok=True)
         netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{spec.id}", "-f", str(key)])
     _write(upper / "etc/ssh/sshd_config.d/00-egov-lab.conf", SSHD_CONF)
+    # a fresh server's root has the distribution's skeleton dotfiles, not the machine's own
+    # (which may run slow shell initialisation on every SSH command)
+    for dot in (".bashrc", ".profile"):
+        skel, mine = Path("/etc/skel") / dot, upper / "root" / dot
+        if skel.exists() and not mine.exists():
+            mine.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(skel, mine)
     ssh_dir = upper / "root/.ssh"
     ssh_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(ssh_dir, 0o700)
