@@ -120,6 +120,17 @@ def _known_hosts(ssh_config: Path) -> str | None:
     return None
 
 
+def _on_host(host: str, step: str, fn, *args):
+    """Run one host's step; any failure becomes one line naming the host and the step."""
+    try:
+        return fn(*args)
+    except EgovError:
+        raise
+    except Exception as e:  # paramiko/socket/invoke errors
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise DeployFailed(f"{host}: {step}: cannot reach the host or run there ({msg})") from None
+
+
 def _run(c, cmd: str, *, what: str, host: str, timeout: int = 120) -> str:
     r = c.run(cmd, hide=True, warn=True, timeout=timeout, in_stream=False)
     if r.exited != 0:
@@ -299,7 +310,7 @@ def deploy(estate: Estate, target: Target, *, state_dir: Path, apps: list[str] |
         by_host.setdefault(p.host, []).append(p)
 
     def install_host(ps):
-        return [(p, _install(target, p, releases[p.app])) for p in ps]
+        return [(p, _on_host(p.host, f"install {p.app}", _install, target, p, releases[p.app])) for p in ps]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         for done in pool.map(install_host, by_host.values()):
@@ -307,7 +318,7 @@ def deploy(estate: Estate, target: Target, *, state_dir: Path, apps: list[str] |
     for app, rel in releases.items():
         first = next(p for p in places if p.app == app)
         progress(f"migrating {app}")
-        out = _migrate(target, first, rel)
+        out = _on_host(first.host, f"migrate {app}", _migrate, target, first, rel)
         if "0 migration(s)" not in out:
             changes.append(out)
 
@@ -315,7 +326,7 @@ def deploy(estate: Estate, target: Target, *, state_dir: Path, apps: list[str] |
         done = []
         for p in (x for x in places if x.app == app):
             progress(f"switching {app} on {p.host}")
-            how = _activate(target, p, releases[app])
+            how = _on_host(p.host, f"switch {app}", _activate, target, p, releases[app])
             if how != "unchanged":
                 done.append(f"{p.host}: {app} {how}")
         return done

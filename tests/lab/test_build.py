@@ -1,0 +1,173 @@
+"""`egov up` on the lab: playbooks, base databases, apps and verify, and what happens when things break."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from egov import secrets
+from egov.loader import load_estate
+
+from ..conftest import PANYU, ROOT
+from .conftest import needs_root, ssh
+
+pytestmark = [pytest.mark.lab, needs_root]
+
+PSQL = "runuser -u postgres -- psql -X -At -h /run/postgresql"
+
+
+@pytest.fixture(scope="module")
+def built(egov_lab):
+    run, lab = egov_lab
+    r = run("up", timeout=900)
+    return run, lab, r
+
+
+def test_up_builds_both_sites_and_verifies(built):
+    run, lab, r = built
+    assert "egov up done" in r.stdout and "0 failed" in r.stdout
+    for front in ("http://10.20.1.10:8101/", "http://10.21.1.10:8104/"):
+        assert front in r.stdout
+    report = json.loads(run("verify", "--json").stdout)
+    assert report["failed"] == 0 and report["passed"] >= 70
+    assert {x["host"] for x in report["results"]} == set(lab.hosts)
+
+
+def test_synchronous_replication_and_seed(built):
+    run, lab, _ = built
+    out = ssh(lab, "dfs-db1", f"{PSQL} -c \"select application_name||':'||sync_state from pg_stat_replication\"").stdout
+    assert out.strip() == "lr_db1:sync"
+    n = ssh(lab, "lr-db1", f"{PSQL} -d population -c 'select count(*) from persons where citizen_id_valid(citizen_id)'")
+    assert int(n.stdout) >= 100_000  # replicated, every ID with a valid check digit
+    n = ssh(lab, "lr-db1", f"{PSQL} -d legal_entities -c 'select count(*) from entities where uscc_valid(uscc)'")
+    assert int(n.stdout) >= 10_000
+
+
+def test_second_run_changes_nothing(built):
+    run, lab, _ = built
+    assert "0 changed" in run("build").stdout
+    assert "nothing to change" in run("apps", "deploy").stdout
+
+
+def test_a_write_through_the_front_is_on_the_standby(built):
+    run, lab, _ = built
+    body = json.dumps({"caller_phone": "13900000000", "town_id": "shiqiao", "category": "建议", "content": "增设公交站",
+                       "client_ref": "pytest-front-1"}, ensure_ascii=False)
+    r = ssh(lab, "lr-lb1", f"curl -s -m 5 -XPOST http://10.20.1.10:8102/tickets -d '{body}'")
+    ticket = json.loads(r.stdout)
+    assert ticket["ticket_no"].startswith("12345-")
+    r = ssh(lab, "lr-db1", f"{PSQL} -d app_hotline_12345 -c \"select content from tickets where client_ref='pytest-front-1'\"")
+    assert r.stdout.strip() == "增设公交站"  # synchronous: acknowledged means on the standby too
+
+
+def test_inventory_export_and_secrets_stay_secret(built, lab_state):
+    run, lab, _ = built
+    inv = yaml.safe_load(run("inventory", "--format", "ansible").stdout)
+    assert set(inv["all"]["children"]["app"]["hosts"]) == {"dfs-app1", "dfs-app2", "lr-app1", "lr-app2"}
+    sf = secrets.path(lab_state, load_estate(PANYU))
+    assert (sf.stat().st_mode & 0o777) == 0o600
+    values = list(yaml.safe_load(sf.read_text()).values())
+    logs = [p for p in (lab_state / "ansible").rglob("*") if p.is_file()] + [lab_state / "journal.jsonl"]
+    for p in logs:
+        text = p.read_text(errors="replace")
+        assert not any(v in text for v in values), f"a secret leaked into {p}"
+
+
+def _status(run):
+    return {(r["app"], r["host"]): r for r in json.loads(run("apps", "status", "--json").stdout)}
+
+
+def test_deploy_a_new_version_then_roll_back(built):
+    run, lab, _ = built
+    r = run("apps", "deploy", "hotline-12345", "--version", "1.1.0")
+    assert "1.0.0 -> 1.1.0" in r.stdout
+    st = _status(run)
+    assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.1.0"}
+    assert all(v["healthy"] for v in st.values())
+    r = run("apps", "rollback", "hotline-12345")
+    assert r.stdout.count("1.1.0 -> 1.0.0") == 4
+    st = _status(run)
+    assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}
+
+
+def _broken_source(tmp_path, fn):
+    src = tmp_path / "apps_deploy"
+    shutil.copytree(ROOT / "apps_deploy", src)
+    fn(src / "src" / "egov_apps")
+    return src
+
+
+def test_release_failing_its_health_check_is_rolled_back(built, tmp_path):
+    run, lab, _ = built
+    src = _broken_source(tmp_path, lambda p: (p / "hotline.py").write_text(
+        (p / "hotline.py").read_text() + "\napp.health_dbs.append('NO_SUCH_DB')\n"))
+    r = run("apps", "deploy", "hotline-12345", "--version", "2.0.0-bad", "--source", src, check=False)
+    assert r.returncode == 1
+    err = r.stderr.strip()
+    assert err.count("\n") == 0 and "hotline-12345 2.0.0-bad failed its health check on dfs-app1" in err
+    assert "rolled back to 1.0.0" in err and "later hosts were not touched" in err
+    st = _status(run)
+    assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}
+    assert all(v["healthy"] for v in st.values())
+
+
+def test_failed_migration_leaves_the_schema_and_the_release_as_they_were(built, tmp_path):
+    run, lab, _ = built
+
+    def add_bad_migration(pkg):
+        (pkg / "migrations" / "hotline-12345" / "002_bad.sql").write_text(
+            "CREATE TABLE callbacks (id int);\nALTER TABLE tickets ADD COLUMN oops no_such_type;\n")
+
+    src = _broken_source(tmp_path, add_bad_migration)
+    r = run("apps", "deploy", "hotline-12345", "--version", "3.0.0", "--source", src, check=False)
+    assert r.returncode == 1
+    assert "schema migration failed" in r.stderr and "002_bad.sql" in r.stderr and "previous release keeps serving" in r.stderr
+    q = ssh(lab, "dfs-db1", f"{PSQL} -d app_hotline_12345 -c \"select to_regclass('callbacks') is null, "
+                            "(select count(*) from schema_migrations)\"")
+    assert q.stdout.strip() == "t|1"
+    st = _status(run)
+    assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}
+
+
+def test_unreachable_host_is_named(built):
+    run, lab, _ = built
+    run("lab", "crash", "lr-app2")
+    try:
+        r = run("build", "--limit", "lr-app2", check=False)
+        assert r.returncode == 1 and "lr-app2" in r.stderr and "could not reach the host" in r.stderr
+        r = run("apps", "deploy", "e-supervision", "--version", "1.0.1", check=False)
+        assert r.returncode == 1 and "lr-app2" in r.stderr
+        r = run("verify", check=False)
+        assert r.returncode == 1 and "lr-app2" in r.stderr
+    finally:
+        run("lab", "start", "lr-app2")
+    run("apps", "deploy", "e-supervision", "--version", "1.0.0")  # back where the other tests expect it
+
+
+def test_database_that_will_not_start_fails_its_task_by_name(built):
+    run, lab, _ = built
+    ssh(lab, "lr-db1", "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/egov stop -m fast")
+    ssh(lab, "lr-db1", "echo \"shared_buffers = 'plenty'\" >> /var/lib/postgresql/15/egov/postgresql.auto.conf")
+    try:
+        r = run("build", "--limit", "db", check=False)
+        assert r.returncode == 1
+        assert "lr-db1: task 'Start PostgreSQL if stopped; reload if its configuration changed' failed" in r.stderr
+    finally:
+        ssh(lab, "lr-db1", "sed -i '/plenty/d' /var/lib/postgresql/15/egov/postgresql.auto.conf")
+    assert "changed" in run("build", "--limit", "db").stdout
+    assert ssh(lab, "dfs-db1", f"{PSQL} -c \"select sync_state from pg_stat_replication\"").stdout.strip() == "sync"
+
+
+def test_verify_names_a_failed_check(built):
+    run, lab, _ = built
+    ssh(lab, "dfs-app2", "/opt/egov-apps/service-hall/stop.sh")
+    try:
+        r = run("verify", check=False)
+        assert r.returncode == 1
+        assert "dfs-app2" in r.stdout and "apps: running_as_the_app_user_and_healthy" in r.stdout
+        assert r.stderr.strip().startswith("egov: error: verify: ")
+    finally:
+        ssh(lab, "dfs-app2", "/opt/egov-apps/service-hall/start.sh")
