@@ -16,6 +16,7 @@ from . import journal as journal_mod
 from .clikit import Ctx, emit_json, err, out
 from .errors import EgovError, EstateInvalid
 from .lab.cli import lab_app
+from .drcli import dr_app, drill_app
 from .stages import apps_app
 from .loader import default_estate_dir
 from .summary import render, summarize
@@ -26,6 +27,8 @@ journal_app = typer.Typer(no_args_is_help=True, help="The hash-chained record of
 app.add_typer(journal_app, name="journal")
 app.add_typer(lab_app, name="lab")
 app.add_typer(apps_app, name="apps")
+app.add_typer(dr_app, name="dr")
+app.add_typer(drill_app, name="drill")
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
 @app.callback()

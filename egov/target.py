@@ -34,6 +34,18 @@ class Target:
     def ssh_args(self) -> list[str]:
         return ["-F", str(self.ssh_config)]
 
+    def mux_config(self, state_dir: Path) -> Path:
+        """The target's ssh_config plus multiplexing: one SSH connection per host, reused."""
+        cp = Path(state_dir) / "ssh-mux"
+        cp.mkdir(parents=True, exist_ok=True)
+        os.chmod(cp, 0o700)
+        cfg = cp / "ssh_config"
+        text = (f"Host *\n  ControlMaster auto\n  ControlPath {cp}/%C\n  ControlPersist 120\n"
+                f"Include {Path(self.ssh_config).resolve()}\n")
+        if not cfg.exists() or cfg.read_text() != text:
+            cfg.write_text(text)
+        return cfg
+
     @property
     def is_lab(self) -> bool:
         return self.name == "lab"

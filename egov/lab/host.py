@@ -288,6 +288,10 @@ def crash(spec: HostSpec, timeout: float = 10) -> bool:
         raise LabError(f"host {spec.id}: processes still present {timeout:g}s after the crash")
     _reap(info["unshare_pid"])
     _runfile(spec).unlink(missing_ok=True)
+    # a power cut also takes the NIC dark: peers see silence (timeouts), not connection resets
+    for nic in spec.nics:
+        if netns.netns_exists(spec.netns) and netns.link(spec.netns, nic.name) is not None:
+            netns.ip("link", "set", nic.name, "down", ns=spec.netns)
     return True
 
 

@@ -452,6 +452,19 @@ class Lab:
             hostmod.wait_ready(spec)
         return changes
 
+    def fence(self, host_id: str, marker: str, reason: str) -> list[str]:
+        """Out-of-band fencing: power the host off, then put `marker` on its own disk (its boot
+        scripts refuse to start what the marker names). Works whether or not the host answers."""
+        if host_id not in self.hosts:
+            raise LabError(f"no host {host_id!r} in the estate")
+        spec = self.hosts[host_id]
+        changes = [f"powered off {host_id}"] if hostmod.crash(spec) else []
+        path = spec.disk / "upper" / marker.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(reason + "\n")
+        changes.append(f"fenced {host_id}: {marker}")
+        return changes
+
     # ------------------------------------------------------------------ cut / heal
     def _link(self, a: str, b: str) -> WanLink:
         self._site_plan(a), self._site_plan(b)

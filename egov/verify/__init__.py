@@ -26,15 +26,9 @@ SUITES = Path(__file__).resolve().parent / "suites"
 
 def run(estate: Estate, target: Target, state_dir: Path, *, progress: Callable[[str], None] = lambda m: None,
         suites: list[str] | None = None) -> dict:
-    cp = Path(state_dir) / "verify-cp"
-    cp.mkdir(parents=True, exist_ok=True)
-    os.chmod(cp, 0o700)
     with tempfile.NamedTemporaryFile(prefix="egov-verify-", suffix=".jsonl", delete=False) as f:
         report_path = Path(f.name)
-    # the target's ssh_config plus multiplexing: one SSH connection per host for all its checks
-    ssh_config = cp / "ssh_config"
-    ssh_config.write_text(f"Host *\n  ControlMaster auto\n  ControlPath {cp}/%C\n  ControlPersist 60\n"
-                          f"Include {Path(target.ssh_config).resolve()}\n")
+    ssh_config = target.mux_config(state_dir)  # one SSH connection per host for all its checks
     env = {**os.environ, "EGOV_ESTATE": estate.source, "EGOV_STATE_DIR": str(state_dir),
            "EGOV_VERIFY_REPORT": str(report_path), 
            "EGOV_VERIFY_TARGET": target.name, "EGOV_VERIFY_ADMIN_CIDRS": ",".join(target.admin_cidrs)}

@@ -21,6 +21,23 @@ class HttpError(Exception):
         self.message = message
 
 
+_preferred: dict[str, str] = {}  # DSN host list -> the host that last answered read-write
+
+
+def _ordered(dsn: str) -> str:
+    """The DSN with the host that last answered first: after a failover only the first new
+    connection waits out the lost primary's connect timeout; the rest go straight to the new one."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    hosts, ports = info.get("host", "").split(","), str(info.get("port", "")).split(",")
+    best = _preferred.get(info.get("host", ""))
+    if best in hosts and len(hosts) > 1:
+        i = hosts.index(best)
+        info["host"] = ",".join([hosts[i]] + hosts[:i] + hosts[i + 1:])
+        if len(ports) == len(hosts):
+            info["port"] = ",".join([ports[i]] + ports[:i] + ports[i + 1:])
+    return psycopg.conninfo.make_conninfo(**info)
+
+
 def db(name: str = "APP") -> psycopg.Connection:
     """The connection for EGOV_DB_<name> of this thread (reconnects after a failure)."""
     conns = getattr(_local, "conns", None)
@@ -31,7 +48,8 @@ def db(name: str = "APP") -> psycopg.Connection:
         dsn = os.environ.get(f"EGOV_DB_{name}")
         if not dsn:
             raise HttpError(500, f"EGOV_DB_{name} is not configured")
-        conn = psycopg.connect(dsn, autocommit=True, application_name=os.environ.get("EGOV_APP_ID", "egov-app"))
+        conn = psycopg.connect(_ordered(dsn), autocommit=True, application_name=os.environ.get("EGOV_APP_ID", "egov-app"))
+        _preferred[psycopg.conninfo.conninfo_to_dict(dsn).get("host", "")] = conn.info.host
         conns[name] = conn
     return conn
 
