@@ -14,6 +14,7 @@ and Patroni (PyPI, into /opt/egov-bench-patroni) before the lab boots; leaves no
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -86,7 +87,7 @@ def patroni_config(name: str, addr: str, etcd: str, pw: dict) -> str:
     cfg = {
         "scope": "bench", "name": name,
         "restapi": {"listen": f"{addr}:8008", "connect_address": f"{addr}:8008"},
-        "etcd3": {"hosts": [etcd]},
+        "etcd3": {"hosts": [etcd], "use_proxies": True},
         "bootstrap": {
             "dcs": {"ttl": 30, "loop_wait": 10, "retry_timeout": 10, "synchronous_mode": True,
                     "postgresql": {"use_pg_rewind": True,
@@ -132,16 +133,16 @@ def main() -> int:
         etcd_proc = subprocess.Popen(
             ["ip", "netns", "exec", CTL, "etcd", "--data-dir", str(etcd_dir), "--name", "witness",
              "--listen-client-urls", "http://169.254.1.1:2379,http://169.254.2.1:2379",
-             "--advertise-client-urls", "http://169.254.1.1:2379",
+             "--advertise-client-urls", "http://169.254.1.1:2379,http://169.254.2.1:2379",
              "--listen-peer-urls", "http://127.0.0.1:2380"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)
         nodes = [("dfs-db1", "dfs_db1", "10.20.3.31", "169.254.1.1:2379"), ("lr-db1", "lr_db1", "10.21.3.31", "169.254.2.1:2379")]
         for host, name, addr, etcd in nodes:
-            dr.remote.run(host, "cat > /etc/patroni-bench.yml && chmod 600 /etc/patroni-bench.yml && "
-                                "chown postgres /etc/patroni-bench.yml && "
-                                f"setsid runuser -u postgres -- {VENV}/bin/patroni /etc/patroni-bench.yml "
-                                "> /var/log/postgresql/patroni-bench.log 2>&1 < /dev/null &",
-                          input=patroni_config(name, addr, etcd, pw), timeout=30)
+            b64 = base64.b64encode(patroni_config(name, addr, etcd, pw).encode()).decode()
+            dr.remote.run(host, f"set -e; umask 077; echo {b64} | base64 -d > /etc/patroni-bench.yml; "
+                                "chown postgres /etc/patroni-bench.yml; "
+                                f"setsid -f runuser -u postgres -- {VENV}/bin/patroni /etc/patroni-bench.yml "
+                                "> /var/log/postgresql/patroni-bench.log 2>&1 < /dev/null", timeout=30)
             time.sleep(8 if name == "dfs_db1" else 1)
         target.enter()
         import psycopg
@@ -165,9 +166,19 @@ def main() -> int:
                 pass
             time.sleep(1)
         else:
+            for host, *_ in nodes:
+                log = dr.remote.run(host, "tail -5 /var/log/postgresql/patroni-bench.log", check=False).stdout
+                print(f"--- {host} patroni log ---\n{log}")
             raise SystemExit("the Patroni cluster did not become synchronous in 90 s")
         for dsn in (dsn_egov, dsn_pat):
-            pg(dsn, "CREATE TABLE IF NOT EXISTS bench_writes (ref text PRIMARY KEY, at timestamptz DEFAULT now())")
+            for attempt in range(20):  # the Patroni leader may be reloading as its replica turns synchronous
+                try:
+                    pg(dsn, "CREATE TABLE IF NOT EXISTS bench_writes (ref text PRIMARY KEY, at timestamptz DEFAULT now())")
+                    break
+                except psycopg.OperationalError:
+                    time.sleep(1)
+            else:
+                raise SystemExit("could not create the benchmark table")
         writers = {"egov": Writer("egov", dsn_egov), "patroni": Writer("patroni", dsn_pat)}
         for w in writers.values():
             w.start()

@@ -175,8 +175,9 @@ class Lab:
         except (FileNotFoundError, json.JSONDecodeError):
             return
         if owner.get("lab_dir") != str(self.dir.resolve()) and netns.netns_exists(CTL):
-            raise LabError(f"another egov lab is running on this machine (state in {owner.get('lab_dir')}); "
-                           "take it down with `egov --state-dir ... lab down` first")
+            state = str(Path(owner.get("lab_dir", "?")).parent)
+            raise LabError(f"the egov lab on this machine belongs to another state dir ({state}): "
+                           f"use `egov --state-dir {state} lab ...`")
 
     def is_up(self) -> bool:
         return self.statefile.exists() and netns.netns_exists(CTL)
@@ -371,6 +372,7 @@ class Lab:
     # ------------------------------------------------------------------ down
     def down(self, *, keep_disks: bool = False) -> list[str]:
         preflight()
+        self._owner_check()  # never sweep away a lab another state dir owns
         changes = []
         for spec in self.hosts.values():
             if hostmod.crash(spec):

@@ -159,6 +159,14 @@ def test_up_refuses_a_lab_built_from_another_layout(egov_lab, lab_state):
     assert netns_exists("egov-h-dfs-db1") and not netns_exists("egov-h-chdc-db1")
 
 
+def test_another_state_dir_cannot_touch_this_lab(egov_lab, tmp_path):
+    other = EgovRunner(tmp_path / "other-state")
+    for args in (["lab", "down"], ["lab", "up"]):
+        r = other(*args, check=False)
+        assert r.returncode == 1 and "belongs to another state dir" in r.stderr, r.stderr
+    assert netns_exists(CTL) and netns_exists("egov-h-dfs-db1")
+
+
 def test_lab_commands_are_journalled(egov_lab, lab_state):
     run, lab = egov_lab
     recs = list(Journal(lab_state).records())
