@@ -15,17 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, egov
 FRESH_TARGET, AGAIN_TARGET = 180.0, 60.0
-
-
-def egov(state: str, *args: str) -> float:
-    t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "egov.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "EGOV_STATE_DIR": state})
-    if r.returncode:
-        raise SystemExit(f"egov {' '.join(args)} failed: {r.stderr.strip()}")
-    return time.perf_counter() - t
 
 
 def ping_round(state: str) -> float:
@@ -60,8 +51,8 @@ def main() -> int:
         return 2
     state = tempfile.mkdtemp(prefix="egov-bench-up-")
     try:
-        fresh = egov(state, "up")
-        again = egov(state, "up")
+        fresh = egov(state, "up")[0]
+        again = egov(state, "up")[0]
         ping = ping_round(state)
     finally:
         egov(state, "lab", "down")

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, egov
 sys.path.insert(0, str(ROOT))
 
 VENV = Path("/opt/egov-bench-patroni")
@@ -48,14 +48,6 @@ def install() -> None:
     if not (VENV / "bin" / "patroni").exists():
         sh("/usr/bin/python3", "-m", "venv", str(VENV))
         sh(str(VENV / "bin" / "pip"), "install", "-q", "patroni[psycopg3,etcd3]==4.1.5")
-
-
-def egov(state: str, *args: str) -> str:
-    r = subprocess.run([sys.executable, "-m", "egov.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "EGOV_STATE_DIR": state})
-    if r.returncode:
-        raise SystemExit(f"egov {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
 
 
 class Writer(threading.Thread):
@@ -216,8 +208,7 @@ def main() -> int:
     finally:
         if etcd_proc:
             etcd_proc.kill()
-        subprocess.run([sys.executable, "-m", "egov.cli", "lab", "down"], cwd=ROOT, capture_output=True,
-                       env={**os.environ, "EGOV_STATE_DIR": state})
+        egov(state, "lab", "down", check=False)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -21,17 +21,8 @@ from pathlib import Path
 from egov.lab import Lab
 from egov.loader import load_estate
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, egov
 UP_TARGET, CRASH_TARGET = 10.0, 2.0
-
-
-def egov(state: str, *args: str) -> float:
-    t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "egov.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "EGOV_STATE_DIR": state})
-    if r.returncode:
-        raise SystemExit(f"egov {' '.join(args)} failed: {r.stderr.strip()}")
-    return time.perf_counter() - t
 
 
 def floor(n: int) -> float:
@@ -64,13 +55,13 @@ def main() -> int:
     ups, reups, crashes_cli, crashes_api = [], [], [], []
     try:
         for _ in range(3):
-            ups.append(egov(state, "lab", "up"))
-            reups.append(egov(state, "lab", "up"))
+            ups.append(egov(state, "lab", "up")[0])
+            reups.append(egov(state, "lab", "up")[0])
             egov(state, "lab", "down")
         egov(state, "lab", "up")
         host = "dfs-db1"
         for _ in range(5):
-            crashes_cli.append(egov(state, "lab", "crash", host) + egov(state, "lab", "start", host))
+            crashes_cli.append(egov(state, "lab", "crash", host)[0] + egov(state, "lab", "start", host)[0])
             t = time.perf_counter()
             lab.crash(host)
             lab.start(host)

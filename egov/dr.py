@@ -196,6 +196,14 @@ class DR:
         self.remote.psql(host, f"ALTER SYSTEM SET synchronous_standby_names = '{value}';\nSELECT pg_reload_conf();",
                          what="set synchronous_standby_names")
 
+    def _promote(self, host: str) -> None:
+        """Promote in one round trip; synchronous commit is relaxed first (no standby could confirm
+        commits yet), so the new primary accepts writes the moment it is promoted."""
+        out = self.remote.psql(host, "ALTER SYSTEM SET synchronous_standby_names = '';\nSELECT pg_reload_conf();\n"
+                                     "SELECT pg_promote(true, 30);", what=f"promote {host}", timeout=40)
+        if not out.strip().endswith("t"):
+            raise DrFailed(f"{host}: promotion did not complete within 30s")
+
     def _wait(self, what: str, fn, timeout: float, interval: float = 0.1):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -250,14 +258,14 @@ class DR:
             raise DrRefused(f"standby {new} lags {sb['lag_bytes']} bytes behind: wait until it has caught up")
         tl.step("switchover requested", f"{old} ({self.site_of[old]}) -> {new} ({to_site})")
         tl.step("stop writes", f"clean shutdown of {old}: its last WAL goes to {new}", mark="writes_stopped")
-        self.remote.run(old, f"{PG_CTL} stop -m fast -w -t 30", what=f"stop {old}", timeout=40)
-        ckpt = self.remote.run(old, f"{PG_BIN}/pg_controldata {PG_DATA} | sed -n 's/^Latest checkpoint location: *//p'",
-                               what="read the shutdown checkpoint").stdout.strip()
+        # one round trip: a clean shutdown, then the shutdown checkpoint the standby must have
+        ckpt = self.remote.run(old, f"{PG_CTL} stop -m fast -w -t 30 >/dev/null && "
+                                    f"{PG_BIN}/pg_controldata {PG_DATA} | sed -n 's/^Latest checkpoint location: *//p'",
+                               what=f"stop {old}", timeout=40).stdout.strip()
         self._wait(f"{new} to receive {old}'s shutdown checkpoint {ckpt}", lambda: self.remote.psql(
             new, f"SELECT pg_last_wal_receive_lsn() >= '{ckpt}'::pg_lsn") == "t", 10)
         tl.step("standby caught up", f"{new} has everything up to {ckpt}")
-        self.remote.run(new, f"{PG_CTL} promote -w -t 30", what=f"promote {new}", timeout=40)
-        self._set_sync(new, [])  # until the old primary streams again, nobody could confirm commits
+        self._promote(new)
         tl.step("promoted", f"{new} accepts writes", mark="writes_resumed")
         st["clusters"][c["id"]] = {"primary": new}
         st["endpoint"] = to_site
@@ -298,8 +306,7 @@ class DR:
         st["fenced"] = sorted(set(st["fenced"]) | {old})
         self.save(st)
         tl.step("fenced", f"{old} powered off and marked: it will not start PostgreSQL by itself")
-        self.remote.run(new, f"{PG_CTL} promote -w -t 30", what=f"promote {new}", timeout=40)
-        self._set_sync(new, [])
+        self._promote(new)
         tl.step("promoted", f"{new} accepts writes; RPO = 0 no longer holds until a standby rejoins",
                 mark="writes_resumed")
         st["clusters"][c["id"]] = {"primary": new}

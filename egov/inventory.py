@@ -58,7 +58,6 @@ def clusters(estate: Estate, state_dir: Path | None = None) -> list[dict]:
 def build(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...], target: str,
           state_dir: Path | None = None) -> dict:
     addr = {h.id: str(h.address) for _, h in estate.hosts()}
-    site_of = {h.id: s.id for s, h in estate.hosts()}
     cl = clusters(estate, state_dir)
     cluster_of = {m: c for c in cl for m in c["members"]}
     app_cidrs = sorted({str(sn.cidr) for s in estate.sites for sn in s.subnets if sn.purpose.value == "app"})

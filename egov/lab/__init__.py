@@ -5,4 +5,6 @@ callable on its own (e.g. by an OpenStack compute driver); `lab` builds the
 estate's whole topology from it; `cli` is `egov lab ...`.
 """
 
-from .lab import CTL, Lab, enter_controller, preflight  # noqa: F401
+from .lab import CTL, Lab, enter_controller, preflight
+
+__all__ = ["CTL", "Lab", "enter_controller", "preflight"]

@@ -1,7 +1,6 @@
 """Pieces of the build that need no lab: inventory, seed identifiers, release bundles, secrets."""
 
 import json
-import os
 import random
 import tarfile
 

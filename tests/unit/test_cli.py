@@ -7,7 +7,7 @@ import sys
 
 from egov.journal import Journal
 
-from ..conftest import CONGHUA, PANYU, ROOT
+from ..conftest import CONGHUA, ROOT
 
 
 def egov(*args, env=None):
