@@ -25,7 +25,7 @@ def _chart(report: dict) -> str:
     x = lambda t: left + (w - left - 10) * t / tmax
     y = lambda frac: top + (h - top - 30) * (1 - frac)
     pts = " ".join(f"{x(s['t']):.1f},{y(s['ok'] / s['attempts'] if s['attempts'] else 0):.1f}" for s in series)
-    out = [f'<svg viewBox="0 0 {w} {h + 120}" width="100%" xmlns="http://www.w3.org/2000/svg" font-size="10">',
+    out = [f'<svg viewBox="0 0 {w} {h + 120}" width="100%" xmlns="http://www.w3.org/2000/svg" font-size="10" font-family="sans-serif">',
            f'<rect x="{left}" y="{top}" width="{w - left - 10}" height="{h - top - 30}" fill="#f7f7f7"/>']
     for frac in (0, 0.5, 1):
         out.append(f'<text x="2" y="{y(frac) + 3:.0f}">{int(frac * 100)}%</text>'
@@ -61,7 +61,7 @@ def html(report: dict) -> str:
     rpo = report["rpo"]
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>egov drill {escape(report['id'])} — {escape(report['scenario'])}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0;width:100%}}
+<style>body{{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0;width:100%}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}.pass{{color:#1a7f37;font-weight:bold}}
 .fail{{color:#cf222e;font-weight:bold}}.hit{{background:#fff3c4;font-weight:bold}}h1 span{{font-size:60%}}</style></head><body>
 <h1>灾备演练报告 Disaster-recovery drill <span class="{'pass' if ok else 'fail'}">{'PASS' if ok else 'FAIL'}</span></h1>
