@@ -362,7 +362,8 @@ def _check(name: str, measured: float | None, target, unit: str) -> dict:
     limit = target.total_seconds() if hasattr(target, "total_seconds") else target
     ok = measured is not None and limit is not None and measured <= limit
     return {"name": name, "target": f"<= {round(limit, 1):g} {unit}" if limit is not None else "-",
-            "measured": f"{measured:.2f} {unit}" if measured is not None else "never", "pass": ok}
+            "measured": f"{measured:.2f} {unit}" if measured is not None else "never", "pass": ok, "timed": True,
+            "seconds": None if measured is None else round(measured, 3), "limit_s": limit}
 
 
 def run(estate: Estate, lab: Lab, dr: DR, scenario: str, state_dir: Path, *,
