@@ -60,19 +60,17 @@ def verify_stage(c: Ctx, *, as_json: bool = False):
         report = run_verify(e, target, c.state_dir, progress=lambda m: st.update(f"verify: {m}"))
     if as_json:
         emit_json(report)
-    else:
+    elif report["failed"]:
         t = Table(title=f"verify: {report['passed']} passed, {report['failed']} failed ({report['seconds']:.0f}s)",
                   title_justify="left")
         for col in ("host", "check", "result", "detail"):
             t.add_column(col, overflow="fold")
         for r in report["results"]:
-            if r["outcome"] == "passed" and report["failed"] and not as_json:
-                continue  # on failure, show the failures
-            res = "[green]pass[/]" if r["outcome"] == "passed" else f"[red]{r['outcome']}[/]"
-            t.add_row(r["host"], r["check"], res, r["detail"])
-        if report["failed"] == 0:
-            t = _verify_summary(report)
+            if r["outcome"] != "passed":  # on failure, show the failures
+                t.add_row(r["host"], r["check"], f"[red]{r['outcome']}[/]", r["detail"])
         out.print(t)
+    else:
+        out.print(_verify_summary(report))
     if report["failed"]:
         raise EgovError(f"verify: {report['failed']} check(s) failed on "
                         f"{', '.join(sorted({r['host'] for r in report['results'] if r['outcome'] != 'passed'}))}")
