@@ -18,6 +18,7 @@ from .errors import EgovError, EstateInvalid
 from .lab.cli import lab_app
 from .drcli import dr_app, drill_app
 from .stages import apps_app
+from .net.cli import net_app
 from .loader import default_estate_dir
 from .summary import render, summarize
 
@@ -29,6 +30,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(apps_app, name="apps")
 app.add_typer(dr_app, name="dr")
 app.add_typer(drill_app, name="drill")
+app.add_typer(net_app, name="net")
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
 @app.callback()

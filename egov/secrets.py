@@ -31,13 +31,16 @@ def ensure(state_dir: Path, estate: Estate) -> Path:
     os.chmod(p.parent, 0o700)
     data = yaml.safe_load(p.read_text()) if p.exists() else {}
     data = data or {}
-    want = {"pg_superuser_password": None, "pg_replication_password": None}
+    want = {"pg_superuser_password": None, "pg_replication_password": None, "net_password": None}
     want |= {f"pg_password_{app_role(a.id)}": None for a in estate.applications}
     changed = False
     for key in want:
         if not data.get(key):
             data[key] = _rnd.token_urlsafe(24)
             changed = True
+    if not data.get("net_username"):
+        data["net_username"] = "netops"
+        changed = True
     if changed or not p.exists():
         tmp = p.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

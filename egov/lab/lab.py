@@ -11,7 +11,7 @@ Topology (all in network namespaces; nothing has a link to the machine's own net
     egov-r-A === egov-r-B   the inter-site link (one veth pair per pair of sites,
                             169.254.(128+P).1-2/30); `cut` takes it down, `heal` restores.
 
-State lives in `<state dir>/lab/` (mode 0700): `lab.json` (what was built, which links
+State lives in `<state dir>/lab/` (mode 0711: no listing; secrets inside are 0600/0700): `lab.json` (what was built, which links
 are cut), `ssh/` (the lab's key pair, known_hosts, ssh_config) and `hosts/<id>/` (each
 host's disk: overlay upper layers, /tmp, console log).
 """
@@ -103,6 +103,9 @@ class Lab:
         self.ssh_config = self.ssh_dir / "config"
         self.statefile = self.dir / "lab.json"
         self.sites, self.wan, self.hosts, self.host_site = self._plan()
+        from .network import LabNetwork
+
+        self.network = LabNetwork(estate, self.dir, CTL, PREFIX, {s.id: s.router for s in self.sites})
 
     # ------------------------------------------------------------------ the plan
     def _plan(self):
@@ -153,7 +156,8 @@ class Lab:
         }
 
     def namespaces(self) -> list[str]:
-        return [CTL] + [s.router for s in self.sites] + [h.netns for h in self.hosts.values()]
+        return ([CTL] + [s.router for s in self.sites] + [h.netns for h in self.hosts.values()]
+                + self.network.namespaces())
 
     # ------------------------------------------------------------------ state
     def _load_state(self) -> dict | None:
@@ -189,6 +193,7 @@ class Lab:
     # ------------------------------------------------------------------ up
     def up(self, progress: Progress = _quiet) -> list[str]:
         preflight()
+        self.network.preflight()
         self._owner_check()
         state = self._load_state()
         sig = self.signature()
@@ -198,7 +203,7 @@ class Lab:
         changes: list[str] = []
         if state is None:
             self.dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.dir, 0o700)
+            os.chmod(self.dir, 0o711)  # traverse-only: FRR (user frr) reaches its dirs under net/
             state = {"estate": self.estate.meta.name, "signature": sig, "cut": [], "created": time.time()}
             self._save_state(state)  # written first: a killed `up` leaves a lab `down` can find
             changes.append(f"lab state {self.dir}")
@@ -213,6 +218,7 @@ class Lab:
         for w in self.wan:
             changes += self._wan(w, cut=(w.a, w.b) in cut)
             progress("advance")
+        changes += self.network.up(self.net_credentials(), progress)
         pub = self.key.with_suffix(".pub").read_text()
         specs = [self._spec(h, pub) for h in self.hosts.values()]
         progress("phase", name="hosts", total=len(specs))
@@ -229,6 +235,13 @@ class Lab:
         progress("phase", name="ssh check", total=len(specs))
         self.check_ssh(list(self.hosts), progress)
         return changes
+
+    def net_credentials(self) -> tuple[str, str]:
+        """The network devices' login (generated into the estate's secrets file, 0600)."""
+        from .. import secrets
+
+        s = secrets.load(self.state_dir, self.estate)
+        return s["net_username"], s["net_password"]
 
     def _spec(self, h: HostSpec, pub: str) -> HostSpec:
         return dataclasses.replace(h, authorized_keys=pub)
@@ -385,6 +398,7 @@ class Lab:
                     stray = HostSpec(d.name, f"{PREFIX}h-{d.name}", d, (), None, "")
                     if hostmod.crash(stray):
                         changes.append(f"stopped {d.name}")
+        changes += self.network.stop()
         owned = set(self.namespaces())
         st = self._load_state() or {}
         if st or netns.netns_exists(CTL):
@@ -421,7 +435,8 @@ class Lab:
         links = [{"a": w.a, "b": w.b, "state": ("cut" if tuple(sorted((w.a, w.b))) in cut else "up") if st else "absent"}
                  for w in self.wan]
         return {"up": bool(st) and netns.netns_exists(CTL), "lab_dir": str(self.dir), "estate": self.estate.meta.name,
-                "controller": CTL, "hosts": hosts, "links": links}
+                "controller": CTL, "hosts": hosts, "links": links,
+                "network": self.network.status() if st else None}
 
     # ------------------------------------------------------------------ crash / start
     def targets(self, name: str) -> list[HostSpec]:

@@ -1,0 +1,155 @@
+"""The lab's access tier: every village switch as an emulated Cisco 2960 (fake-switches), all in
+one twisted process, each on its own management address, reached over SSH like a real switch.
+
+Run as `python -m egov.lab.switches <spec.json>` inside the lab's management namespace; the
+spec lists {name, address, model} per switch and names a 0600 credentials file. The process
+prints `ready <n>` once every switch listens.
+
+fake-switches 1.5.0 predates Python 3 netmiko sessions; the shims below fix what breaks a real
+push (measured in lab-facts): the enable password compared as bytes, no `end` in config mode,
+re-applying an interface's primary address raising IndexError, an identical static route
+stored twice, and `ip route` typed after an interface block swallowed by the interface.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _shim() -> None:
+    from fake_switches import switch_configuration as sc
+    from fake_switches.cisco.command_processor import config, config_interface, config_vlan
+
+    # `end` leaves configuration mode from any depth (netmiko's exit_config_mode sends it)
+    def do_end(self, *_):
+        self.is_done = True
+        parent = getattr(self, "_egov_parent", None)
+        if parent is not None:
+            parent.is_done = True
+
+    config.ConfigCommandProcessor.do_end = do_end
+
+    orig_move_to = config.ConfigCommandProcessor.move_to
+
+    def move_to(self, new_processor, *args):
+        orig_move_to(self, new_processor, *args)
+        new_processor._egov_parent = self
+
+    config.ConfigCommandProcessor.move_to = move_to
+    config_interface.ConfigInterfaceCommandProcessor.do_end = do_end
+    config_vlan.ConfigVlanCommandProcessor.do_end = do_end
+
+    # re-applying the primary address is a no-op, not an IndexError
+    orig_ip = config_interface.ConfigInterfaceCommandProcessor.do_ip
+
+    def do_ip(self, *args):
+        if len(args) >= 3 and "address".startswith(args[0]) and len(args) == 3 and self.port.ips:
+            from netaddr import IPNetwork
+            if self.port.ips[0] == IPNetwork(f"{args[1]}/{args[2]}"):
+                return
+        return orig_ip(self, *args)
+
+    config_interface.ConfigInterfaceCommandProcessor.do_ip = do_ip
+
+    # a global `ip route` after an interface block belongs to the global context, as on IOS
+    orig_parse = config_interface.ConfigInterfaceCommandProcessor.parse_and_execute_command
+
+    def parse_and_execute_command(self, line):
+        words = line.split()
+        if words[:2] in (["ip", "route"], ["no", "ip"]) and (words[:2] == ["ip", "route"] or words[2:3] == ["route"]):
+            self.is_done = True
+            return False
+        if words[:1] in (["vlan"], ["interface"]):
+            self.is_done = True
+            return False
+        return orig_parse(self, line)
+
+    config_interface.ConfigInterfaceCommandProcessor.parse_and_execute_command = parse_and_execute_command
+
+    orig_vlan_parse = config_vlan.ConfigVlanCommandProcessor.parse_and_execute_command
+
+    def vlan_parse(self, line):
+        words = line.split()
+        if words[:1] in (["vlan"], ["interface"], ["ip"]):
+            self.is_done = True
+            return False
+        return orig_vlan_parse(self, line)
+
+    config_vlan.ConfigVlanCommandProcessor.parse_and_execute_command = vlan_parse
+
+    # an identical static route is stored once
+    orig_add_route = sc.SwitchConfiguration.add_static_route
+
+    def add_static_route(self, route):
+        if any(r.dest == route.dest and str(r.next_hop) == str(route.next_hop) for r in self.static_routes):
+            return
+        orig_add_route(self, route)
+
+    sc.SwitchConfiguration.add_static_route = add_static_route
+
+    # the terminal echoes every character in its own SSH packet; a pasted 100-line change then
+    # costs the client thousands of packets to decrypt. Coalesce output per reactor turn, as a
+    # real switch's line buffer does.
+    from fake_switches.transports import ssh_service
+    from twisted.internet import reactor
+
+    class Coalescing:
+        def __init__(self, transport):
+            self._t = transport
+            self._buf: list[bytes] = []
+
+        def write(self, data):
+            if not self._buf:
+                reactor.callLater(0, self._flush)
+            self._buf.append(data)
+
+        def writeSequence(self, seq):
+            for d in seq:
+                self.write(d)
+
+        def _flush(self):
+            if self._buf:
+                data, self._buf = b"".join(self._buf), []
+                self._t.write(data)
+
+        def loseConnection(self):
+            self._flush()
+            self._t.loseConnection()
+
+        def __getattr__(self, name):
+            return getattr(self._t, name)
+
+    orig_open = ssh_service.SSHDemoAvatar.openShell
+
+    def openShell(self, protocol):
+        return orig_open(self, Coalescing(protocol))
+
+    ssh_service.SSHDemoAvatar.openShell = openShell
+
+
+def main(argv: list[str]) -> int:
+    from fake_switches import switch_factory
+    from fake_switches.transports.ssh_service import SwitchSshService
+    from twisted.internet import reactor
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    spec = json.loads(Path(argv[0]).read_text())
+    creds = json.loads(Path(spec["credentials"]).read_text())
+    user, password = creds["username"], creds["password"]
+    _shim()
+    factory = switch_factory.SwitchFactory()
+    for sw in spec["switches"]:
+        core = factory.get(sw.get("model", "cisco_2960_24TT_L"), sw["name"], password)
+        core.switch_configuration.privileged_passwords = [password]
+        SwitchSshService(ip=sw["address"], port=sw.get("port", 22), switch_core=core,
+                         users={user: password.encode()}).hook_to_reactor(reactor)
+    reactor.callWhenRunning(lambda: print(f"ready {len(spec['switches'])}", flush=True))
+    reactor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

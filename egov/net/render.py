@@ -1,0 +1,77 @@
+"""Render each device's intended configuration from its intent (topology.py) with Jinja2.
+
+Templates live in `templates/<platform>/<role>.j2`. Rendering is deterministic: same estate,
+same bytes (no timestamps, sorted sets, estate order). Undefined variables fail loudly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from ..errors import EgovError
+from ..model import Estate
+from . import platforms, topology
+from .topology import Intent
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class RenderError(EgovError):
+    pass
+
+
+@dataclass(frozen=True)
+class Rendered:
+    device: str
+    platform: str
+    role: str
+    text: str
+
+
+_env: jinja2.Environment | None = None
+
+
+def env() -> jinja2.Environment:
+    global _env
+    if _env is None:
+        _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                                  autoescape=False)
+        _env.globals["wildcard"] = topology.wildcard
+    return _env
+
+
+def effective_platform(intent: Intent, *, lab: bool) -> str:
+    return platforms.lab_platform(intent.device) if lab else str(intent.device.platform)
+
+
+def render_intent(intent: Intent, platform: str) -> Rendered:
+    p = platforms.get(platform)
+    role = str(intent.device.role)
+    name = f"{platform}/{role}.j2"
+    try:
+        tpl = env().get_template(name)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"{intent.device.id}: no template {name} (platform {platform} cannot play role {role})") from None
+    try:
+        text = tpl.render(i=intent, p=p)
+    except (jinja2.TemplateError, KeyError) as e:
+        raise RenderError(f"{intent.device.id}: template {name}: {e}") from None
+    # one blank-free, newline-terminated text: stable bytes for golden files and diffs
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    return Rendered(intent.device.id, platform, role, "\n".join(lines) + "\n")
+
+
+def render_all(estate: Estate, *, lab: bool, devices: list[str] | None = None,
+               platform: str | None = None) -> dict[str, Rendered]:
+    """Rendered configs keyed by device id (all devices, or the named ones, estate order)."""
+    its = topology.intents(estate)
+    if devices:
+        unknown = [d for d in devices if d not in its]
+        if unknown:
+            raise RenderError(f"no device {unknown[0]!r} in the estate's network.yaml")
+        its = {d: its[d] for d in its if d in set(devices)}
+    return {d: render_intent(i, platform or effective_platform(i, lab=lab)) for d, i in its.items()}
