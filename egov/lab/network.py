@@ -172,6 +172,9 @@ class LabNetwork:
             if netns.add_netns(r.netns):
                 changes.append(f"netns {r.netns}")
             netns.sysctl(r.netns, "net.ipv4.ip_forward", "1")
+            # OSPF joins AllSPFRouters once per interface on one socket; the default limit (20)
+            # leaves a core with 19 towns + uplink + sites deaf on its last interfaces
+            netns.sysctl(r.netns, "net.ipv4.igmp_max_memberships", "1024")
         for c in self.clients.values():
             if netns.add_netns(c[0]):
                 changes.append(f"netns {c[0]}")

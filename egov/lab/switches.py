@@ -129,6 +129,16 @@ def _shim() -> None:
 
     ssh_service.SSHDemoAvatar.openShell = openShell
 
+    # every switch parses the same built-in RSA host key; RSA private-key loading is checked
+    # and slow (~40 ms), so 270 switches took 12 s to start. Parse each key text once.
+    import functools
+
+    from twisted.conch.ssh import keys
+
+    cached = functools.lru_cache(maxsize=8)(keys.Key.fromString)
+    ssh_service.keys = type("keys", (), {"Key": type("Key", (), {"fromString": staticmethod(
+        lambda data, *a, **k: cached(data, *a, **k))})})
+
 
 def main(argv: list[str]) -> int:
     from fake_switches import switch_factory

@@ -32,6 +32,8 @@ class Platform:
     enable: bool = True  # enter privileged mode after login
     # rewrites of negated lines the device only accepts in a shorter form (regex, replacement)
     negation_subs: tuple[tuple[str, str], ...] = ()
+    # Comware prints globals indented by one space between `#` separators
+    dedent_globals: bool = False
     # send a change as one block and read the echo once (lab devices) instead of netmiko's
     # line-by-line echo check (production: VRP/Comware sessions are kept line by line)
     batch_apply: bool = False
@@ -51,10 +53,18 @@ class Platform:
         """The running config without banners, prompts and lines egov does not manage."""
         pats = [re.compile(p) for p in self.unmanaged]
         out = []
+        in_section = False
         for line in text.splitlines():
             line = line.rstrip()
             if not line.strip():
                 continue
+            if self.dedent_globals:
+                if line.strip() == "#":
+                    in_section = False
+                elif not line.startswith(" "):
+                    in_section = True
+                elif not in_section and not line.startswith("  "):
+                    line = line[1:]
             if any(p.match(line) for p in pats):
                 continue
             out.append(line)
@@ -81,7 +91,7 @@ PLATFORMS: dict[str, Platform] = {
                "svi": "Vlan-interface{vlan}"},
         show_running="display current-configuration", save=("save force",),
         error_pattern=r"% Unrecognized command|% Incomplete command|% Wrong parameter|% Too many parameters",
-        unmanaged=_COMMON_UNMANAGED + (r"^ ?version ",),
+        unmanaged=_COMMON_UNMANAGED + (r"^ ?version ",), dedent_globals=True,
         negation="undo", enable=False, persistent_sections=(r"^interface (?!Vlan-interface|LoopBack)",)),
     "cisco_ios": Platform(
         name="cisco_ios", netmiko="cisco_ios", hier=HPlatform.CISCO_IOS,

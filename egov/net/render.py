@@ -1,7 +1,9 @@
 """Render each device's intended configuration from its intent (topology.py) with Jinja2.
 
-Templates live in `templates/<platform>/<role>.j2`. Rendering is deterministic: same estate,
-same bytes (no timestamps, sorted sets, estate order). Undefined variables fail loudly.
+Templates live in `templates/<platform>/<role>.j2`. An estate may override any of them with
+its own `<estate dir>/templates/<platform>/<role>.j2` (a district's local conventions stay
+data, next to the estate). Rendering is deterministic: same estate, same bytes (no
+timestamps, sorted sets, estate order). Undefined variables fail loudly.
 """
 
 from __future__ import annotations
@@ -31,29 +33,32 @@ class Rendered:
     text: str
 
 
-_env: jinja2.Environment | None = None
+_envs: dict[str, jinja2.Environment] = {}
 
 
-def env() -> jinja2.Environment:
-    global _env
-    if _env is None:
-        _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                                  autoescape=False)
-        _env.globals["wildcard"] = topology.wildcard
-    return _env
+def env(estate_dir: str | Path | None = None) -> jinja2.Environment:
+    """The template environment: the estate's own templates first, then egov's."""
+    local = Path(estate_dir) / "templates" if estate_dir else None
+    key = str(local.resolve()) if local is not None and local.is_dir() else ""
+    if key not in _envs:
+        dirs = ([key] if key else []) + [str(TEMPLATES)]
+        e = jinja2.Environment(loader=jinja2.FileSystemLoader(dirs), undefined=jinja2.StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+        e.globals["wildcard"] = topology.wildcard
+        _envs[key] = e
+    return _envs[key]
 
 
 def effective_platform(intent: Intent, *, lab: bool) -> str:
     return platforms.lab_platform(intent.device) if lab else str(intent.device.platform)
 
 
-def render_intent(intent: Intent, platform: str) -> Rendered:
+def render_intent(intent: Intent, platform: str, estate_dir: str | Path | None = None) -> Rendered:
     p = platforms.get(platform)
     role = str(intent.device.role)
     name = f"{platform}/{role}.j2"
     try:
-        tpl = env().get_template(name)
+        tpl = env(estate_dir).get_template(name)
     except jinja2.TemplateNotFound:
         raise RenderError(f"{intent.device.id}: no template {name} (platform {platform} cannot play role {role})") from None
     try:
@@ -74,4 +79,5 @@ def render_all(estate: Estate, *, lab: bool, devices: list[str] | None = None,
         if unknown:
             raise RenderError(f"no device {unknown[0]!r} in the estate's network.yaml")
         its = {d: its[d] for d in its if d in set(devices)}
-    return {d: render_intent(i, platform or effective_platform(i, lab=lab)) for d, i in its.items()}
+    return {d: render_intent(i, platform or effective_platform(i, lab=lab), estate.source or None)
+            for d, i in its.items()}
