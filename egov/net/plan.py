@@ -8,8 +8,23 @@ import re
 from dataclasses import dataclass, field
 
 from hier_config import WorkflowRemediation, get_hconfig
+from hier_config.exceptions import DuplicateChildError
 
 from . import platforms
+from .drivers import DeviceError
+
+
+class PlanError(DeviceError):
+    """A config hier_config cannot read (e.g. a section printed twice)."""
+
+    kind = "plan"
+
+
+def _parse(p: platforms.Platform, text: str, device: str, which: str):
+    try:
+        return get_hconfig(p.hier, p.clean_running(text))
+    except DuplicateChildError as e:
+        raise PlanError(device, f"cannot plan: the {which} config has {str(e)[0].lower()}{str(e)[1:]}") from None
 
 
 @dataclass
@@ -54,8 +69,8 @@ def _lines(cfg, source, p: platforms.Platform) -> list[str]:
 def plan(device: str, platform: str, role: str, running: str, intended: str) -> DevicePlan:
     """Commands that take `running` (as the device printed it) to `intended`, and back."""
     p = platforms.get(platform)
-    run_h = get_hconfig(p.hier, p.clean_running(running))
-    want_h = get_hconfig(p.hier, p.clean_running(intended))
+    run_h = _parse(p, running, device, "running")
+    want_h = _parse(p, intended, device, "intended")
     wf = WorkflowRemediation(run_h, want_h)
     return DevicePlan(device, platform, role, _lines(wf.remediation_config, run_h, p),
                       _lines(wf.rollback_config, want_h, p))

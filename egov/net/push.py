@@ -166,7 +166,11 @@ def push_device(d: NetDevice, *, backup: BackupSet, connect: Connect, run_dir: P
             o.error = f"not pushed: {getattr(e, 'reason', None) or e}"
             o.error_kind = getattr(e, "kind", "backup")
             return o
-        todo = plan(d.id, d.platform, d.role, running, d.intended)
+        try:
+            todo = plan(d.id, d.platform, d.role, running, d.intended)
+        except DeviceError as e:
+            o.error, o.error_kind = f"not pushed: {e.reason}", e.kind
+            return o
         if not todo.changed:
             o.status = "unchanged"
             return o

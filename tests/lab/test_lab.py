@@ -177,18 +177,6 @@ def test_lab_commands_are_journalled(egov_lab, lab_state):
     assert Journal(lab_state).verify() == len(recs)
 
 
-def test_zz_down_leaves_nothing(egov_lab, lab_state):
-    run, lab = egov_lab
-    run("lab", "down")
-    assert netns_list("egov-") == []
-    mounts = Path("/proc/mounts").read_text()
-    assert str(lab_state) not in mounts and "egov-" not in mounts
-    procs = subprocess.run(["pgrep", "-f", "hostinit.sh"], capture_output=True, text=True).stdout.strip()
-    assert procs == ""
-    assert not (lab_state / "lab").exists()
-    assert "lab was not up" in run("lab", "down").stdout
-
-
 def test_not_root_is_refused_with_nothing_made():
     import tempfile
 

@@ -57,6 +57,7 @@ def test_secrets_file_is_private_and_stable(tmp_path):
     first = p.read_text()
     assert secrets.ensure(tmp_path, e).read_text() == first  # kept, not regenerated
     data = yaml.safe_load(first)
+    assert data.pop("net_username") == "netops"  # a login name, not a secret
     assert len(set(data.values())) == len(data) and all(len(v) >= 32 for v in data.values())
 
 

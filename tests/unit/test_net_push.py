@@ -192,3 +192,11 @@ def test_backups_detect_tampering(tmp_path):
         bs.read("a")
     with pytest.raises(BackupError, match="no backup 'nope'"):
         BackupStore(tmp_path, "panyu").get("nope")
+
+
+def test_a_config_hier_config_cannot_read_is_one_clear_line():
+    from egov.net.plan import PlanError
+
+    with pytest.raises(PlanError, match=r"^r: cannot plan: the intended config has found a duplicate section: "
+                                        r"\('interface a',\)"):
+        plan("r", "frr", "core", "hostname r\n", "interface a\n description x\ninterface a\n shutdown\n")
