@@ -263,6 +263,8 @@ class LabNetwork:
                 os.chown(conf, frr.pw_uid, frr.pw_gid)
             if _pid(d / f"{daemon}.pid") is not None:
                 continue
+            if daemon == "zebra":
+                (d / "zserv.api").unlink(missing_ok=True)  # a dead zebra's socket would fool the wait below
             argv = ["ip", "netns", "exec", r.netns, str(FRR_DIR / daemon), "-d", "-N", r.id, "-P", "0",
                     "--vty_socket", str(d), "-i", str(d / f"{daemon}.pid"), "-f", str(conf),
                     "-u", "frr", "-g", "frr", "--log", f"file:{d / (daemon + '.log')}", "--log-level", "warnings"]

@@ -31,7 +31,7 @@ class NetFailed(EgovError):
 
 def _bar():
     return Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[last]}"), console=err, transient=True)
+                    TextColumn("{task.fields[last]}"), console=err, transient=True, disable=not err.is_terminal)
 
 
 @contextmanager
@@ -260,13 +260,14 @@ def push(ctx: typer.Context, limit: Optional[List[str]] = LIMIT, workers: int = 
             summary = ", ".join(f"{v} {k}" for k, v in sorted(cnt.items()))
             out.print(f"{summary} ({len(sel)} devices, {secs:.1f}s); backup {res.backup or '-'}; "
                       f"sessions in {run_dir / 'sessions'}")
-        if res.stopped:
-            raise NetFailed(f"push stopped: {res.stopped}")
         failed = [o for o in res.outcomes.values() if o.failed]
-        if failed:
-            f = failed[0]
-            raise NetFailed(f"{len(failed)} device(s) failed; first: {f.device}: {f.error}"
-                            + (f" ({f.restore})" if f.restore else ""))
+        if failed or res.stopped:
+            parts = [f"push stopped: {res.stopped}"] if res.stopped else []
+            if failed:
+                f = failed[0]
+                parts.append(f"{len(failed)} device(s) failed; first: {f.device}: {f.error}"
+                             + (f" ({f.restore})" if f.restore else ""))
+            raise NetFailed("; ".join(parts))
 
 
 @net_app.command()

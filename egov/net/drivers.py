@@ -101,15 +101,17 @@ class NetmikoDriver:
                 self.nm.enable()
         except NetmikoAuthenticationException:
             raise AuthFailed(c.device, f"login refused at {c.host}:{c.port} (wrong credentials for user {c.username!r})") from None
-        except NetmikoTimeoutException:
-            raise Unreachable(c.device, f"no answer from {c.host}:{c.port} within {c.timeout:.0f} s") from None
+        except NetmikoTimeoutException as e:
+            first = (str(e).strip().splitlines() or ["no answer"])[0].rstrip(".")
+            raise Unreachable(c.device, f"cannot open SSH to {c.host}:{c.port}: {first}") from None
         except (SSHException, OSError, socket.error, EOFError) as e:
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             if "not found in known_hosts" in msg or "host key" in msg.lower():
                 raise AuthFailed(c.device, f"host key of {c.host} not trusted ({msg})") from None
             raise Unreachable(c.device, f"cannot open SSH to {c.host}:{c.port}: {msg}") from None
-        except ValueError as e:  # netmiko: prompt/enable failures
-            raise DeviceError(c.device, f"session setup failed: {e}") from None
+        except Exception as e:  # noqa: BLE001 - netmiko: prompt, enable, read timeouts, closed channels
+            msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise DeviceError(c.device, f"session setup failed: {type(e).__name__}: {msg}") from None
 
     def _require(self):
         if self.nm is None:

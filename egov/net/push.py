@@ -227,7 +227,7 @@ def push(devs: dict[str, NetDevice], reads: dict[str, ReadResult], *, backup: Ba
         if w is not None:
             w["failures"] += len(ids)
         elif len(ids) > max_failures:
-            res.stopped = res.stopped or f"{len(ids)} {tier} device(s) unreachable before any change (max {max_failures})"
+            res.stopped = res.stopped or f"{len(ids)} {tier} device(s) could not be read (--max-failures {max_failures})"
     if dry_run:
         for name, members in plan_waves:
             for d in members:
@@ -244,7 +244,7 @@ def push(devs: dict[str, NetDevice], reads: dict[str, ReadResult], *, backup: Ba
             w["state"] = "not-started"
             continue
         if w["failures"] > max_failures:
-            res.stopped = f"wave {name}: {w['failures']} device(s) unreachable before the change (max {max_failures})"
+            res.stopped = f"wave {name}: {w['failures']} device(s) could not be read (--max-failures {max_failures})"
             for d in members:
                 res.outcomes[d.id] = Outcome(d.id, d.tier, "not-started", wave=name)
             w["state"] = "not-started"
