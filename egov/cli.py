@@ -74,10 +74,11 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 
 @app.command()
 def up(ctx: typer.Context):
-    """The main job, from nothing to a working estate: lab, playbooks, databases, apps, verify."""
+    """The main job, from nothing to a working estate: lab, network, playbooks, databases, apps, verify."""
     import time
 
     from .lab.cli import up as lab_up
+    from .net.cli import push_stage, verify_stage as net_verify_stage
     from .stages import apps_deploy_stage, configure_stage, endpoints, verify_stage
 
     c: Ctx = ctx.obj
@@ -85,9 +86,11 @@ def up(ctx: typer.Context):
     e = c.estate()
     out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
     lab_up(ctx)
+    push_stage(c, quiet=True)
     configure_stage(c)
     apps_deploy_stage(c)
     verify_stage(c)
+    net_verify_stage(c, wait=30, quiet=True)
     out.print(endpoints(c))
     out.print(f"[green]egov up done[/] in {time.monotonic() - t0:.0f}s")
 

@@ -222,10 +222,16 @@ def push(ctx: typer.Context, limit: Optional[List[str]] = LIMIT, workers: int = 
          dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show the waves; change nothing."),
          as_json: bool = JSON):
     """Push the estate's intent: only devices whose plan is not empty, canary then core -> towns -> villages."""
+    push_stage(ctx.obj, limit=limit, workers=workers, max_failures=max_failures, canary=canary, dry_run=dry_run,
+               as_json=as_json)
+
+
+def push_stage(c: Ctx, *, limit=None, workers: int = 20, max_failures: int = 0, canary: int = 1,
+               dry_run: bool = False, as_json: bool = False, quiet: bool = False):
+    """`egov net push` (also the network stage of `egov up`, with `quiet` for a one-line summary)."""
     from .backups import BackupStore
     from .push import push as do_push
 
-    c: Ctx = ctx.obj
     e, target, devs, sel = _fleet(c, limit)
     rid, run_dir = _run_dir(c, "push")
 
@@ -253,13 +259,13 @@ def push(ctx: typer.Context, limit: Optional[List[str]] = LIMIT, workers: int = 
         if as_json:
             emit_json(report)
         else:
-            if any(o.status != "unchanged" for o in res.outcomes.values()):
+            if any(o.status != "unchanged" for o in res.outcomes.values()) and not (quiet and res.ok):
                 out.print(_outcome_table(res, f"push {rid} on {target.name}" + (" (dry run)" if dry_run else "")))
-            for w in res.waves:
+            for w in ([] if quiet and res.ok else res.waves):
                 out.print(f"wave {w['name']}: {len(w['devices'])} device(s), {w['failures']} failure(s), {w['state']}")
             summary = ", ".join(f"{v} {k}" for k, v in sorted(cnt.items()))
-            out.print(f"{summary} ({len(sel)} devices, {secs:.1f}s); backup {res.backup or '-'}; "
-                      f"sessions in {run_dir / 'sessions'}")
+            out.print(f"{'network: ' if quiet else ''}{summary} ({len(sel)} devices, {secs:.1f}s); "
+                      f"backup {res.backup or '-'}; sessions in {run_dir / 'sessions'}")
         failed = [o for o in res.outcomes.values() if o.failed]
         if failed or res.stopped:
             parts = [f"push stopped: {res.stopped}"] if res.stopped else []
@@ -268,6 +274,7 @@ def push(ctx: typer.Context, limit: Optional[List[str]] = LIMIT, workers: int = 
                 parts.append(f"{len(failed)} device(s) failed; first: {f.device}: {f.error}"
                              + (f" ({f.restore})" if f.restore else ""))
             raise NetFailed("; ".join(parts))
+    return res
 
 
 @net_app.command()
@@ -344,15 +351,28 @@ def backups(ctx: typer.Context, as_json: bool = JSON):
 
 
 @net_app.command()
-def verify(ctx: typer.Context, workers: int = WORKERS, as_json: bool = JSON):
-    """OSPF adjacencies up on every router; every town's client reaches the primary site's apps."""
+def verify(ctx: typer.Context, workers: int = WORKERS,
+           wait: float = typer.Option(0, "--wait", min=0, help="Seconds to keep re-checking while routing converges."),
+           as_json: bool = JSON):
+    """OSPF adjacencies up on every router; every town's client reaches the serving site's apps."""
+    verify_stage(ctx.obj, workers=workers, wait=wait, as_json=as_json)
+
+
+def verify_stage(c: Ctx, *, workers: int = 20, wait: float = 0, as_json: bool = False, quiet: bool = False):
     from . import verify as vmod
 
-    c: Ctx = ctx.obj
     e, target, devs, _ = _fleet(c, None)
+    t0 = time.monotonic()
     with _progress("verify", 0):
-        checks = vmod.run(e, c.state_dir, target, devs, workers=workers)
-    failed = [x for x in checks if not x["ok"]]
+        while True:
+            checks = vmod.run(e, c.state_dir, target, devs, workers=workers)
+            failed = [x for x in checks if not x["ok"]]
+            if not failed or time.monotonic() - t0 >= wait:
+                break
+            time.sleep(1)
+    if quiet and not failed and not as_json:
+        out.print(f"network verify: {len(checks)} checks passed ({time.monotonic() - t0:.0f}s)")
+        return checks
     if as_json:
         emit_json({"ok": not failed, "checks": checks})
     else:
@@ -367,3 +387,4 @@ def verify(ctx: typer.Context, workers: int = WORKERS, as_json: bool = JSON):
     if failed:
         raise NetFailed(f"{len(failed)} network check(s) failed; first: {failed[0]['where']}: {failed[0]['check']}: "
                         f"{failed[0]['detail']}")
+    return checks

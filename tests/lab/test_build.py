@@ -29,6 +29,7 @@ def built(egov_lab):
 def test_up_builds_both_sites_and_verifies(built):
     run, lab, r = built
     assert "egov up done" in r.stdout and "0 failed" in r.stdout
+    assert "network: 293 pushed (293 devices" in r.stdout and "network verify: 59 checks passed" in r.stdout
     for front in ("http://10.20.1.10:8101/", "http://10.21.1.10:8104/"):
         assert front in r.stdout
     report = json.loads(run("verify", "--json").stdout)

@@ -62,6 +62,15 @@ def _override(tmp_path, template: str, anchor: str, replacement: str):
     return dst
 
 
+def test_up_pushed_the_network_and_rollback_returns_it_to_factory(net, lab_state):
+    run, _ = net
+    assert _plan(run)["changed"] == 0  # `egov up` pushed the whole network
+    first = _json(run("net", "backups", "--json"))[0]  # taken by that first push: factory configs
+    assert first["devices"] == N_DEVICES
+    r = _json(run("net", "rollback", "--all", "--to", first["id"], "--json", timeout=600))
+    assert set(r["results"].values()) == {"restored"} and len(r["results"]) == N_DEVICES
+
+
 def test_full_push_from_factory_state(net, lab_state):
     run, lab = net
     before = _plan(run)
@@ -78,6 +87,7 @@ def test_full_push_from_factory_state(net, lab_state):
     pw = secrets.load(lab_state, load_estate(PANYU))["net_password"]
     assert not any(pw in p.read_text(errors="replace") for p in logs)
     rec = [r for r in Journal(lab_state).records() if r["command"] == "net push"][-1]
+    assert rec["argv"][-3:] == ["net", "push", "--json"]
     assert rec["result"] == "ok" and rec["details"]["backup"] == rep["backup"]
     assert len(rec["changes"]) == N_DEVICES
 
@@ -210,8 +220,7 @@ def test_device_that_cannot_be_backed_up_is_not_pushed(net):
 
 def test_backup_rollback_and_diff(net, lab_state):
     run, _ = net
-    first = _json(run("net", "backups", "--json"))[0]  # taken by the first push: factory configs
-    assert first["devices"] == N_DEVICES
+    first = _json(run("net", "backups", "--json"))[0]  # factory configs
     b = _json(run("net", "backup", "--limit", "nancun", "--json"))
     nancun = next(t for t in load_estate(PANYU).network.towns if t.id == "nancun")
     assert all(d["ok"] for d in b["devices"]) and len(b["devices"]) == 1 + len(nancun.villages)
@@ -222,7 +231,7 @@ def test_backup_rollback_and_diff(net, lab_state):
     run("net", "rollback", "--all", "--to", b["backup"])  # back to the estate, from the fresh backup
     assert _plan(run, "--limit", "nancun")["changed"] == 0
     recs = [r for r in Journal(lab_state).records() if r["command"].startswith("net rollback")]
-    assert len(recs) == 2 and any("nancun-agg: restored" in c for c in recs[0]["changes"])
+    assert len(recs) == 3 and any("nancun-agg: restored" in c for c in recs[1]["changes"])
 
 
 def test_bad_requests_are_one_clear_line(net):
