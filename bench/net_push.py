@@ -33,11 +33,7 @@ FACTOR_TARGET, NOOP_TARGET = 2.0, 15.0
 
 def reset(state: str) -> None:
     """The lab's network back to factory state: daemons stopped, saved configs wiped, lab up."""
-    lab = Lab(load_estate(ROOT / "estate" / "panyu"), Path(state))
-    lab.network.stop()
-    for conf in (lab.network.dir / "frr").glob("*/*.conf"):
-        if conf.name != "vtysh.conf":
-            conf.unlink()
+    Lab(load_estate(ROOT / "estate" / "panyu"), Path(state)).network.factory_reset()
     egov(state, "lab", "up")
     time.sleep(1)
 

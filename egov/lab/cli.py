@@ -42,6 +42,15 @@ def _status_table(data: dict) -> Table:
     for link in data["links"]:
         state = link["state"] if link["state"] == "up" else f"[red]{link['state']}[/]"
         t.add_row(f"link {link['a']} ↔ {link['b']}", "", "", state, "", "")
+    net = data.get("network")
+    if net:
+        bad = [r for r in net["routers"] if r["state"] != "running"]
+        t.add_row(f"routers (FRR) ×{len(net['routers'])}", "network", "", "running" if not bad else
+                  f"[red]{len(bad)} not running: {', '.join(r['id'] for r in bad[:3])}[/]", "", "")
+        sw = net["switches"]
+        t.add_row(f"village switches ×{sw['count']}", "network", "",
+                  sw["state"] if sw["state"] == "running" else f"[red]{sw['state']}[/]", "", "")
+        t.add_row(f"town clients ×{len(net['clients'])}", "network", "", "present", "", "")
     return t
 
 
@@ -80,7 +89,7 @@ def down(ctx: typer.Context, keep_disks: bool = typer.Option(False, "--keep-disk
 
 @lab_app.command()
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
-    """Every host's state, address and uptime; the inter-site links."""
+    """Every host's state, address and uptime; the inter-site links; the network's routers and switches."""
     data = _lab(ctx).status()
     if as_json:
         emit_json(data)

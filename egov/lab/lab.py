@@ -11,7 +11,7 @@ Topology (all in network namespaces; nothing has a link to the machine's own net
     egov-r-A === egov-r-B   the inter-site link (one veth pair per pair of sites,
                             169.254.(128+P).1-2/30); `cut` takes it down, `heal` restores.
 
-State lives in `<state dir>/lab/` (mode 0711: no listing; secrets inside are 0600/0700): `lab.json` (what was built, which links
+State lives in `<state dir>/lab/` (mode 0700): `lab.json` (what was built, which links
 are cut), `ssh/` (the lab's key pair, known_hosts, ssh_config) and `hosts/<id>/` (each
 host's disk: overlay upper layers, /tmp, console log).
 """
@@ -203,7 +203,7 @@ class Lab:
         changes: list[str] = []
         if state is None:
             self.dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.dir, 0o711)  # traverse-only: FRR (user frr) reaches its dirs under net/
+            os.chmod(self.dir, 0o700)
             state = {"estate": self.estate.meta.name, "signature": sig, "cut": [], "created": time.time()}
             self._save_state(state)  # written first: a killed `up` leaves a lab `down` can find
             changes.append(f"lab state {self.dir}")
@@ -398,7 +398,7 @@ class Lab:
                     stray = HostSpec(d.name, f"{PREFIX}h-{d.name}", d, (), None, "")
                     if hostmod.crash(stray):
                         changes.append(f"stopped {d.name}")
-        changes += self.network.stop()
+        changes += self.network.stop(keep_configs=keep_disks)
         owned = set(self.namespaces())
         st = self._load_state() or {}
         if st or netns.netns_exists(CTL):

@@ -15,8 +15,10 @@ SSH on their estate management addresses, started with the rest of the lab.
         town `service` <-> `egov-c-<town>` (the town's service-centre client, .100 of its LAN);
         town `mgmt` <-> `mgmt-p` (the villages' management LAN; its peer keeps carrier).
 
-Everything lives under `<lab dir>/net/` (mode 0711, traverse-only for the frr user): FRR dirs (owned by the `frr` user), the sshd
-config and keys, the switches' spec and credentials (0600), pid files and logs.
+Everything lives under `<lab dir>/net/` (mode 0700): the sshd config and keys, the switches' spec
+and credentials (0600), pid files and logs. FRR runs from `/run/egov-net/frr/<router>/` (owned by
+the `frr` user, which cannot be assumed to reach the state dir); `lab down --keep-disks` copies the
+routers' saved configs to `<lab dir>/net/frr/` and the next `lab up` starts from them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .netns import LabError
 FRR_DIR = Path("/usr/lib/frr")
 FRR_DAEMONS = ("zebra", "staticd", "ospfd")
 VTYSH = "/usr/bin/vtysh"
+FRR_RUN = Path("/run/egov-net/frr")  # one lab per machine, like its namespace names
 NET_POOLS = ("management", "transit", "service")
 SWITCH_MODEL = "cisco_2960_24TT_L"
 
@@ -163,8 +166,7 @@ class LabNetwork:
     def up(self, credentials: tuple[str, str], progress=lambda *a, **k: None) -> list[str]:
         self.preflight()
         self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir.parent, 0o711)
-        os.chmod(self.dir, 0o711)  # traverse-only, for the frr user; keys and credentials are 0600
+        os.chmod(self.dir, 0o700)
         changes: list[str] = []
         progress("phase", name="network devices", total=len(self.routers) + 2)
         changes += self._mgmt_addresses()
@@ -237,6 +239,12 @@ class LabNetwork:
         return changes
 
     def router_dir(self, rid: str) -> Path:
+        """Where a router's daemons run: under /run, which the `frr` user can reach (the state
+        dir, e.g. under /root, may not be)."""
+        return FRR_RUN / rid
+
+    def saved_dir(self, rid: str) -> Path:
+        """A router's saved configs kept with the lab's disks (`lab down --keep-disks`)."""
         return self.dir / "frr" / rid
 
     def vtysh_argv(self, rid: str) -> list[str]:
@@ -248,18 +256,23 @@ class LabNetwork:
         frr = pwd.getpwnam("frr")
         if not d.exists():
             d.mkdir(parents=True)
-        os.chown(d.parent, 0, 0)
-        os.chmod(d.parent, 0o755)
+        for parent in (FRR_RUN.parent, FRR_RUN):
+            os.chown(parent, 0, 0)
+            os.chmod(parent, 0o711)
         os.chown(d, frr.pw_uid, frr.pw_gid)
         os.chmod(d, 0o750)
         vt = d / "vtysh.conf"
         if not vt.exists():
             vt.write_text(f"hostname {r.id}\n")
         changes = []
+        saved = self.saved_dir(r.id)
         for daemon in FRR_DAEMONS:
             conf = d / f"{daemon}.conf"
             if not conf.exists():
-                conf.write_text(f"hostname {r.id}\n")  # factory state: a name only; `egov net push` does the rest
+                if (saved / conf.name).exists():  # kept by `lab down --keep-disks`
+                    shutil.copyfile(saved / conf.name, conf)
+                else:
+                    conf.write_text(f"hostname {r.id}\n")  # factory state: a name only; `egov net push` does the rest
                 os.chown(conf, frr.pw_uid, frr.pw_gid)
             if _pid(d / f"{daemon}.pid") is not None:
                 continue
@@ -387,20 +400,32 @@ class LabNetwork:
         os.chmod(self.known_hosts, 0o600)
 
     # ------------------------------------------------------------------ down / status
-    def stop(self) -> list[str]:
+    def stop(self, *, keep_configs: bool = False) -> list[str]:
+        """Stop every process of the network; keep the routers' saved configs with the lab's
+        disks if asked, then remove their runtime dirs."""
         changes = []
         if _kill(_pid(self.dir / "switches.pid")):
             changes.append("stopped the village switches")
         for pidfile in sorted(self.dir.glob("sshd-*.pid")):
             if _kill(_pid(pidfile)):
                 changes.append("stopped the routers' sshd")
-        frr_root = self.dir / "frr"
-        if frr_root.is_dir():
-            for d in sorted(frr_root.iterdir()):
+        if FRR_RUN.is_dir():
+            for d in sorted(FRR_RUN.iterdir()):
                 for daemon in FRR_DAEMONS:
                     if _kill(_pid(d / f"{daemon}.pid")):
                         changes.append(f"{d.name}: stopped {daemon}")
+                if keep_configs:
+                    saved = self.saved_dir(d.name)
+                    saved.mkdir(parents=True, exist_ok=True)
+                    for conf in d.glob("*.conf"):
+                        shutil.copyfile(conf, saved / conf.name)
+            shutil.rmtree(FRR_RUN.parent, ignore_errors=True)
         return changes
+
+    def factory_reset(self) -> None:
+        """Every device back to factory state at the next `lab up` (benchmarks start from it)."""
+        self.stop()
+        shutil.rmtree(self.dir / "frr", ignore_errors=True)
 
     def status(self) -> dict:
         routers = []

@@ -163,12 +163,9 @@ class NetmikoDriver:
         out = nm.config_mode()
         nm.write_channel("".join(nm.normalize_cmd(c) for c in [*commands, "end"]))
         out += nm.read_until_pattern(pattern=self.EXEC_PROMPT.pattern, read_timeout=60, re_flags=re.M)
-        m = re.search(self.conn.platform.error_pattern, out, flags=re.M)
-        if m:
-            before = out[:m.start()].rstrip().splitlines()
-            echoed = [ln.split("#", 1)[1] for ln in before if "#" in ln and ln.split("#", 1)[1].strip()]
-            cmd = echoed[-1] if echoed else "?"
-            line = out[m.start():].splitlines()[0]
+        bad = first_rejected(out, self.conn.platform.error_pattern)
+        if bad:
+            cmd, line = bad
             raise ConfigInvalidException(f"Invalid input detected at command: {cmd}, matched error: {line}")
         return out
 
@@ -195,6 +192,17 @@ class NetmikoDriver:
             except Exception:  # noqa: BLE001
                 pass
             self.nm = None
+
+
+def first_rejected(transcript: str, error_pattern: str) -> tuple[str, str] | None:
+    """(command, error line) of the first line a device refused, from a pasted change's echo:
+    the command is the last one echoed after a prompt (`name(config-if)# <command>`)."""
+    m = re.search(error_pattern, transcript, flags=re.M)
+    if not m:
+        return None
+    before = transcript[:m.start()].rstrip().splitlines()
+    echoed = [ln.split("#", 1)[1] for ln in before if "#" in ln and ln.split("#", 1)[1].strip()]
+    return (echoed[-1].strip() if echoed else "?"), transcript[m.start():].splitlines()[0].strip()
 
 
 def connect(conn: Conn, session_log: Path | None = None) -> Driver:

@@ -36,8 +36,11 @@ def ospf_full_neighbors(platform: str, output: str) -> set[str]:
                 if str(nb.get("nbrState", nb.get("state", ""))).startswith("Full"):
                     full.add(rid)
         return full
-    # VRP/Comware tables: a row per peer with its router id and a state column
-    return {m.group(1) for m in re.finditer(r"(\d+\.\d+\.\d+\.\d+)\s.*\bFull\b", output)}
+    ip = r"\d+\.\d+\.\d+\.\d+"
+    if platform == "hp_comware":  # Router ID  Address  Pri  Dead-Time  State  Interface
+        return set(re.findall(rf"^\s*({ip})\s+{ip}\s+\d+\s+\d+\s+Full\b", output, flags=re.M))
+    # VRP brief: Area Id  Interface  Neighbor id  State
+    return set(re.findall(rf"^\s*{ip}\s+\S+\s+({ip})\s+Full\b", output, flags=re.M))
 
 
 def expected_neighbors(estate: Estate) -> dict[str, set[str]]:
