@@ -78,7 +78,7 @@ def sequential(devs: dict[str, fleet.NetDevice], sample: int) -> float:
 
 
 def nornir_push(devs: dict[str, fleet.NetDevice]) -> float:
-    from nornir import InitNornir
+    from nornir.core import Nornir
     from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
     from nornir_netmiko.tasks import netmiko_save_config, netmiko_send_command, netmiko_send_config
 
@@ -89,8 +89,10 @@ def nornir_push(devs: dict[str, fleet.NetDevice]) -> float:
         hosts[d.id] = Host(d.id, hostname=d.conn.host, username=d.conn.username, password=kw.get("password"),
                            platform=d.conn.platform.netmiko, data={"lines": lines(d), "show": d.conn.platform.show_running},
                            connection_options={"netmiko": ConnectionOptions(extras=extras)})
-    nr = InitNornir(runner={"plugin": "threaded", "options": {"num_workers": 20}}, logging={"enabled": False})
-    nr.inventory = Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
+    from nornir.plugins.runners import ThreadedRunner
+
+    nr = Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
+                runner=ThreadedRunner(num_workers=20))
 
     def task(t):
         t.run(task=netmiko_send_command, command_string=t.host["show"], enable=True)
@@ -125,10 +127,12 @@ def main() -> None:
         assert changed(state) == 0, "egov's push did not converge the network"
         t_plan = egov(state, "net", "plan")[0]
         t_noop = egov(state, "net", "push")[0]
+        print(f"egov: full push {t_egov:.1f} s; no-op plan {t_plan:.1f} s + push {t_noop:.1f} s", flush=True)
 
         reset(state)
         enter_controller()  # the baselines run in this process, from the lab's controller
         t_nornir = nornir_push(devs)
+        print(f"nornir + nornir_netmiko: {t_nornir:.1f} s", flush=True)
         assert changed(state) == 0, "the nornir push did not converge the network"
 
         reset(state)

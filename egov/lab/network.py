@@ -16,7 +16,8 @@ SSH on their estate management addresses, started with the rest of the lab.
         town `mgmt` <-> `mgmt-p` (the villages' management LAN; its peer keeps carrier).
 
 Everything lives under `<lab dir>/net/` (mode 0700): the sshd config and keys, the switches' spec
-and credentials (0600), pid files and logs. FRR runs from `/run/egov-net/frr/<router>/` (owned by
+and credentials (0600), their saved configs (`switches/`, written on `write memory`, loaded when
+the process restarts), pid files and logs. FRR runs from `/run/egov-net/frr/<router>/` (owned by
 the `frr` user, which cannot be assumed to reach the state dir); `lab down --keep-disks` copies the
 routers' saved configs to `<lab dir>/net/frr/` and the next `lab up` starts from them.
 """
@@ -360,7 +361,7 @@ class LabNetwork:
         fd = os.open(self.creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump({"username": user, "password": password}, f)
-        spec = {"credentials": str(self.creds),
+        spec = {"credentials": str(self.creds), "saved": str(self.dir / "switches"),
                 "switches": [{"name": vid, "address": ip, "model": SWITCH_MODEL} for _, vid, ip in self.villages]}
         spec_path = self.dir / "switches.json"
         text = json.dumps(spec, indent=1)
@@ -426,6 +427,7 @@ class LabNetwork:
         """Every device back to factory state at the next `lab up` (benchmarks start from it)."""
         self.stop()
         shutil.rmtree(self.dir / "frr", ignore_errors=True)
+        shutil.rmtree(self.dir / "switches", ignore_errors=True)
 
     def status(self) -> dict:
         routers = []

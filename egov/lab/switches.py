@@ -140,6 +140,44 @@ def _shim() -> None:
         lambda data, *a, **k: cached(data, *a, **k))})})
 
 
+_SAVE_TO: dict[int, Path] = {}
+
+
+def _install_persistence() -> None:
+    """`write memory` saves a switch's configuration (pickled) to its file; a restarted process
+    loads it, as a real switch boots from its startup config."""
+    import pickle
+
+    from fake_switches import switch_configuration as sc
+
+    orig_commit = sc.SwitchConfiguration.commit
+
+    def commit(self):
+        orig_commit(self)
+        path = _SAVE_TO.get(id(self))
+        if path is None:
+            return
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(self))
+            tmp.replace(path)
+        except Exception:  # noqa: BLE001 - never break the session over the emulator's own save
+            logging.exception("%s: could not save the configuration", self.name)
+
+    sc.SwitchConfiguration.commit = commit
+
+
+def _load_saved(core, path: Path) -> None:
+    import pickle
+
+    if path.exists():
+        try:
+            core.switch_configuration = pickle.loads(path.read_bytes())
+        except Exception:  # noqa: BLE001 - a damaged save boots the switch at factory state
+            logging.exception("%s: saved configuration unreadable; starting empty", path.stem)
+    _SAVE_TO[id(core.switch_configuration)] = path
+
+
 def main(argv: list[str]) -> int:
     from fake_switches import switch_factory
     from fake_switches.transports.ssh_service import SwitchSshService
@@ -151,8 +189,14 @@ def main(argv: list[str]) -> int:
     user, password = creds["username"], creds["password"]
     _shim()
     factory = switch_factory.SwitchFactory()
+    saved = Path(spec["saved"]) if spec.get("saved") else None
+    if saved:
+        saved.mkdir(parents=True, exist_ok=True)
+        _install_persistence()
     for sw in spec["switches"]:
         core = factory.get(sw.get("model", "cisco_2960_24TT_L"), sw["name"], password)
+        if saved:
+            _load_saved(core, saved / f"{sw['name']}.pickle")
         core.switch_configuration.privileged_passwords = [password]
         SwitchSshService(ip=sw["address"], port=sw.get("port", 22), switch_core=core,
                          users={user: password.encode()}).hook_to_reactor(reactor)
