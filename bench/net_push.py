@@ -89,8 +89,10 @@ def nornir_push(devs: dict[str, fleet.NetDevice]) -> float:
         hosts[d.id] = Host(d.id, hostname=d.conn.host, username=d.conn.username, password=kw.get("password"),
                            platform=d.conn.platform.netmiko, data={"lines": lines(d), "show": d.conn.platform.show_running},
                            connection_options={"netmiko": ConnectionOptions(extras=extras)})
+    from nornir.core.plugins.connections import ConnectionPluginRegister
     from nornir.plugins.runners import ThreadedRunner
 
+    ConnectionPluginRegister.auto_register()  # nornir_netmiko's "netmiko" connection, by entry point
     nr = Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
                 runner=ThreadedRunner(num_workers=20))
 

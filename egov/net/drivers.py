@@ -83,7 +83,7 @@ class NetmikoDriver:
         c = self.conn
         kw = dict(device_type=c.platform.netmiko, host=c.host, port=c.port, username=c.username,
                   conn_timeout=c.timeout, auth_timeout=c.timeout, banner_timeout=c.timeout,
-                  ssh_strict=True, allow_agent=False, fast_cli=True)
+                  ssh_strict=True, allow_agent=False, fast_cli=True, global_delay_factor=c.platform.delay_factor)
         if c.known_hosts is not None:
             kw |= dict(system_host_keys=False, alt_host_keys=True, alt_key_file=str(c.known_hosts))
         else:
@@ -96,7 +96,11 @@ class NetmikoDriver:
             self.session_log.parent.mkdir(parents=True, exist_ok=True)
             kw |= dict(session_log=str(self.session_log), session_log_file_mode="append")
         try:
-            self.nm = ConnectHandler(**kw)
+            if c.platform.lean_session:
+                self.nm = ConnectHandler(**kw, auto_connect=False)
+                self._lean_session()
+            else:
+                self.nm = ConnectHandler(**kw)
             if c.platform.enable and not self.nm.check_enable_mode():
                 self.nm.enable()
         except NetmikoAuthenticationException:
@@ -112,6 +116,25 @@ class NetmikoDriver:
         except Exception as e:  # noqa: BLE001 - netmiko: prompt, enable, read timeouts, closed channels
             msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise DeviceError(c.device, f"session setup failed: {type(e).__name__}: {msg}") from None
+
+    PROMPT = re.compile(r"^\S+[>#]\s*$", re.M)
+
+    def _lean_session(self) -> None:
+        """netmiko's session preparation without its fixed sleeps (~0.3 s per login): wait for the
+        first prompt, take the base prompt from it, turn paging off. Used where a prompt is
+        unambiguous (the lab's FRR vtysh and emulated switches)."""
+        nm = self.nm
+        nm._modify_connection_params()
+        nm.establish_connection()
+        try:
+            nm.write_channel(nm.RETURN)
+            seen = nm.read_until_pattern(pattern=self.PROMPT.pattern, read_timeout=self.conn.timeout, re_flags=re.M)
+            prompt = seen.strip().splitlines()[-1].strip()
+            nm.base_prompt = prompt[:-1][:16]
+            nm.send_command("terminal length 0", expect_string=r"[>#]\s*$", read_timeout=self.conn.timeout)
+        except Exception:
+            nm.disconnect()
+            raise
 
     def _require(self):
         if self.nm is None:

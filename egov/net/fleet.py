@@ -72,15 +72,18 @@ def devices(estate: Estate, state_dir: Path, target: NetTarget) -> dict[str, Net
         from ..lab import Lab
 
         lab = Lab(estate, state_dir)
-        key, known = lab.network.key, lab.network.known_hosts
+        key = lab.network.key
+        known_for = lambda ip: lab.network.known_hosts_for(ip)  # noqa: E731
     else:
         key = Path(os.environ["EGOV_NET_KEY"]) if os.environ.get("EGOV_NET_KEY") else None
         known = Path(os.environ["EGOV_NET_KNOWN_HOSTS"]) if os.environ.get("EGOV_NET_KNOWN_HOSTS") else None
+        known_for = lambda ip: known  # noqa: E731
     out = {}
     for did, r in rendered.items():
         d = intents[did].device
         town = intents[did].town
         p = platforms.get(r.platform)
+        known = known_for(str(d.mgmt_ip))
         if target.is_lab and r.platform == "frr":
             conn = Conn(did, str(d.mgmt_ip), p, "root", key_file=key, known_hosts=known)
         else:

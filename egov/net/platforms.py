@@ -32,6 +32,11 @@ class Platform:
     enable: bool = True  # enter privileged mode after login
     # rewrites of negated lines the device only accepts in a shorter form (regex, replacement)
     negation_subs: tuple[tuple[str, str], ...] = ()
+    # netmiko's global_delay_factor: its fixed waits while it finds the prompt (1.0 = netmiko's
+    # defaults, kept for production devices; the lab's answer in microseconds)
+    delay_factor: float = 1.0
+    # skip netmiko's sleep-based session preparation (see NetmikoDriver._lean_session)
+    lean_session: bool = False
     # Comware prints globals indented by one space between `#` separators
     dedent_globals: bool = False
     # send a change as one block and read the echo once (lab devices) instead of netmiko's
@@ -100,14 +105,15 @@ PLATFORMS: dict[str, Platform] = {
         show_running="show running-config", save=("write memory",),
         error_pattern=r"% Invalid input|% Incomplete command|No such command|Command rejected|% Ambiguous",
         unmanaged=_COMMON_UNMANAGED + (r"^version ",),
-        persistent_sections=(r"^interface (FastEthernet|GigabitEthernet|TenGigabitEthernet)",), batch_apply=True),
+        persistent_sections=(r"^interface (FastEthernet|GigabitEthernet|TenGigabitEthernet)",), batch_apply=True,
+        delay_factor=0.1, lean_session=True),
     "frr": Platform(
         name="frr", netmiko="cisco_ios", hier=HPlatform.CISCO_IOS,
         ports={"loopback": "lo", "uplink": "uplink", "downlink": "down{n}", "site": "dc{n}", "lan": "{kind}"},
         show_running="show running-config", save=("write memory",),
         error_pattern=r"% Unknown command|% Invalid|% Command incomplete|% Ambiguous|% Configuration failed",
         unmanaged=_COMMON_UNMANAGED + (r"^frr version", r"^frr defaults", r"^exit$", r"^ exit$"),
-        persistent_sections=(r"^interface ",), batch_apply=True,
+        persistent_sections=(r"^interface ",), batch_apply=True, delay_factor=0.1, lean_session=True,
         negation_subs=((r"^(\s*)no description .*$", r"\1no description"),)),
 }
 

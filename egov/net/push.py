@@ -11,6 +11,7 @@ stops taking new devices once its failures exceed `max_failures`; later waves do
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -63,10 +64,8 @@ def _session_log(run_dir: Path | None, device: str) -> Path | None:
     return run_dir / "sessions" / f"{device}.log" if run_dir else None
 
 
-def read_all(devs: dict[str, NetDevice], *, workers: int, connect: Connect = drivers.connect,
-             run_dir: Path | None = None, progress: Progress = _quiet) -> dict[str, ReadResult]:
-    """Connect to every device in parallel, read its running config and plan it against intent."""
-
+def _read_threads(devs: dict[str, NetDevice], *, workers: int, connect: Connect, run_dir: Path | None,
+                  progress: Progress) -> dict[str, ReadResult]:
     def one(d: NetDevice) -> ReadResult:
         t0 = time.monotonic()
         res = ReadResult(d.id)
@@ -88,6 +87,85 @@ def read_all(devs: dict[str, NetDevice], *, workers: int, connect: Connect = dri
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(devs) or 1))) as pool:
         for r in pool.map(one, devs.values()):
             out[r.device] = r
+    return {k: out[k] for k in devs}
+
+
+_ERRORS = {"unreachable": drivers.Unreachable, "auth": drivers.AuthFailed}
+
+
+def _to_wire(r: ReadResult) -> dict:
+    return {"device": r.device, "running": r.running, "seconds": r.seconds,
+            "plan": None if r.plan is None else r.plan.as_dict(),
+            "error": None if r.error is None else [r.error.kind, r.error.reason]}
+
+
+def _from_wire(m: dict) -> ReadResult:
+    r = ReadResult(m["device"], m["running"], seconds=m["seconds"])
+    if m["plan"] is not None:
+        pd = m["plan"]
+        r.plan = DevicePlan(pd["device"], pd["platform"], pd["role"], pd["commands"], pd["rollback"])
+    if m["error"] is not None:
+        kind, reason = m["error"]
+        err = _ERRORS.get(kind, DeviceError)(m["device"], reason)
+        err.kind = kind
+        r.error = err
+    return r
+
+
+def _reader_process(chunk, workers, run_dir, q) -> None:
+    try:
+        res = _read_threads(chunk, workers=workers, connect=drivers.connect, run_dir=run_dir,
+                            progress=lambda kind, device=None, ok=True, **_: q.put(("p", device, ok)))
+        for r in res.values():
+            q.put(("r", _to_wire(r)))
+    finally:
+        q.put(("done", None))
+
+
+def read_all(devs: dict[str, NetDevice], *, workers: int, connect: Connect = drivers.connect,
+             run_dir: Path | None = None, progress: Progress = _quiet,
+             processes: int | None = None) -> dict[str, ReadResult]:
+    """Connect to every device in parallel, read its running config and plan it against intent.
+
+    SSH sessions cost CPU in Python (paramiko), so a big read is split across one process per
+    core, each with its share of the `workers` sessions (the process must already be where the
+    devices are reachable: processes are forked)."""
+    procs = processes if processes is not None else min(os.cpu_count() or 1, 4)
+    if procs <= 1 or len(devs) < 40 or connect is not drivers.connect:
+        return _read_threads(devs, workers=workers, connect=connect, run_dir=run_dir, progress=progress)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    items = list(devs.values())
+    chunks = [dict((d.id, d) for d in items[i::procs]) for i in range(procs)]
+    per = max(1, -(-workers // procs))
+    children = [ctx.Process(target=_reader_process, args=(c, per, run_dir, q), daemon=True) for c in chunks if c]
+    for ch in children:
+        ch.start()
+    out: dict[str, ReadResult] = {}
+    finished = 0
+    import queue as queue_mod
+
+    while finished < len(children):
+        try:
+            kind, payload, *rest = q.get(timeout=1)
+        except queue_mod.Empty:
+            if not any(ch.is_alive() for ch in children):
+                break
+            continue
+        if kind == "p":
+            progress("advance", device=payload, ok=rest[0] if rest else True)
+        elif kind == "r":
+            r = _from_wire(payload)
+            out[r.device] = r
+        else:
+            finished += 1
+    for ch in children:
+        ch.join(timeout=5)
+    for did in devs:
+        if did not in out:
+            out[did] = ReadResult(did, error=DeviceError(did, "not read: its reader process died"))
     return {k: out[k] for k in devs}
 
 
