@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import gzip
 import tarfile
 import time
 import urllib.error
@@ -81,7 +82,10 @@ def build_release(app_id: str, version: str, out_dir: Path, *, source: Path | No
     path = out_dir / f"{app_id}-{version}-{digest[:12]}.tar.gz"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+        # gzip's header carries a timestamp and a file name: pin both, so the same release is
+        # the same bytes whenever it is built
+        with open(tmp, "wb") as f, gzip.GzipFile(filename="", fileobj=f, mode="wb", compresslevel=6, mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w") as tar:
             for name, data in files:
                 info = tarfile.TarInfo(f"{app_id}-{version}/{name}")
                 info.size, info.mode, info.mtime = len(data), 0o644, 0

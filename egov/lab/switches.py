@@ -200,7 +200,16 @@ def main(argv: list[str]) -> int:
         core.switch_configuration.privileged_passwords = [password]
         SwitchSshService(ip=sw["address"], port=sw.get("port", 22), switch_core=core,
                          users={user: password.encode()}).hook_to_reactor(reactor)
-    reactor.callWhenRunning(lambda: print(f"ready {len(spec['switches'])}", flush=True))
+    def ready():
+        print(f"ready {len(spec['switches'])}", flush=True)
+        # nobody reads this pipe after `ready`: point stdout elsewhere so it can never fill
+        import os
+
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.close(fd)
+
+    reactor.callWhenRunning(ready)
     reactor.run()
     return 0
 

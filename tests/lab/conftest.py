@@ -63,3 +63,20 @@ def ssh(lab: Lab, host: str, cmd: str) -> subprocess.CompletedProcess:
 
 def reaches(lab: Lab, src: str, dst_addr: str) -> bool:
     return ssh(lab, src, f"ping -c1 -W1 {dst_addr} >/dev/null").returncode == 0
+
+
+# One lab serves the whole session, so the modules run in the order the estate is built and then
+# broken: build it, push the network, run the drills, abuse the lab itself, take it down.
+MODULE_ORDER = ["test_build", "test_network", "test_drills", "test_lab", "test_zz_down"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    here = Path(__file__).parent
+
+    def rank(item):
+        if here not in Path(str(item.fspath)).parents:
+            return -1  # everything that needs no lab goes first
+        name = Path(str(item.fspath)).stem
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER) - 2
+
+    items.sort(key=rank)  # stable: tests keep their order within a module
