@@ -122,6 +122,9 @@ def build(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...], t
         "pg_databases": [{"id": d.id, "dbname": dbname(d.id), "name": d.name} for d in estate.databases],
         "pg_app_roles": [{"role": a["role"], "own_db": a["own_db"], "databases": [x["dbname"] for x in a["databases"]]}
                          for a in apps],
+        # connections one app thread may hold, summed over every app process's databases: the
+        # primary must admit all of them at once (multiplied by workers x threads in the template)
+        "pg_app_sessions": sum((1 + len(a["databases"])) * sum(len(hs) for hs in a["hosts"].values()) for a in apps),
         "egov_towns": [{"id": t.id, "name": t.name, "villages": [v.location or v.name for v in t.villages]}
                        for t in estate.network.towns],
     }

@@ -13,7 +13,7 @@ from egov.inventory import build as build_inventory
 from egov.loader import load_estate
 from egov.seed import entities, id_check, persons, uscc_check, valid_citizen_id, valid_uscc
 
-from ..conftest import CONGHUA, PANYU
+from ..conftest import CONGHUA, PANYU, ROOT
 
 
 def test_check_digits_match_published_examples():
@@ -87,3 +87,19 @@ def test_release_needs_the_wheelhouse_and_a_known_app(tmp_path):
         build_release("hotline-12345", "1", tmp_path, wheelhouse=tmp_path / "none")
     with pytest.raises(DeployFailed, match="no application 'census'"):
         build_release("census", "1", tmp_path, wheelhouse=tmp_path)
+
+
+def test_the_primary_admits_every_app_connection_at_once(tmp_path):
+    """Each app thread keeps one connection per database it uses; after a burst of load they
+    are all open. max_connections is sized from the estate, not a fixed 200."""
+    import jinja2
+
+    e = load_estate(PANYU)
+    inv = build_inventory(e, secrets_file=secrets.ensure(tmp_path, e), admin_cidrs=(), target="lab")
+    sessions = inv["all"]["vars"]["pg_app_sessions"]
+    # approval: own + 3 base dbs; hotline, supervision: own + 1; service hall: own + 2; each on 4 hosts
+    assert sessions == (4 + 2 + 3 + 2) * 4
+    tpl = (ROOT / "playbooks/roles/postgresql/templates/postgresql.conf.j2").read_text()
+    line = next(ln for ln in tpl.splitlines() if ln.startswith("max_connections"))
+    rendered = jinja2.Template(line).render(pg_app_sessions=sessions)
+    assert rendered == f"max_connections = {sessions * 2 * 4 + 50}"
