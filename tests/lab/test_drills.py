@@ -113,3 +113,13 @@ def test_unknown_scenario(estate_up):
     run, lab = estate_up
     r = run("drill", "run", "meteor-strike", check=False)
     assert r.returncode == 4 and "no scenario 'meteor-strike'" in r.stderr
+
+
+def test_the_estate_rebuilds_cleanly_after_the_drills(estate_up):
+    """After four drills under load and two switchovers, `egov up` converges with nothing to do
+    (it used to find the primary out of connections: every app thread holds one per database)."""
+    run, lab = estate_up
+    r = run("up", timeout=900)
+    assert "egov up done" in r.stdout
+    assert ", 0 changed" in r.stdout and "apps: nothing to change" in r.stdout
+    assert "network: 293 unchanged" in r.stdout
