@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..model import DeviceRole, Estate, SubnetPurpose
 from . import netns
+from .host import _reap
 from .netns import LabError
 
 FRR_DIR = Path("/usr/lib/frr")
@@ -97,10 +98,7 @@ def _kill(pid: int | None, timeout: float = 5) -> bool:
         time.sleep(0.02)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    _reap(pid)
     return True
 
 

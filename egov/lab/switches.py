@@ -54,31 +54,21 @@ def _shim() -> None:
 
     config_interface.ConfigInterfaceCommandProcessor.do_ip = do_ip
 
-    # a global `ip route` after an interface block belongs to the global context, as on IOS
-    orig_parse = config_interface.ConfigInterfaceCommandProcessor.parse_and_execute_command
+    # a global line typed inside a block leaves the block and runs globally, as on IOS
+    def exits_on(proc_cls, is_global) -> None:
+        orig = proc_cls.parse_and_execute_command
 
-    def parse_and_execute_command(self, line):
-        words = line.split()
-        if words[:2] in (["ip", "route"], ["no", "ip"]) and (words[:2] == ["ip", "route"] or words[2:3] == ["route"]):
-            self.is_done = True
-            return False
-        if words[:1] in (["vlan"], ["interface"]):
-            self.is_done = True
-            return False
-        return orig_parse(self, line)
+        def parse_and_execute_command(self, line):
+            if is_global(line.split()):
+                self.is_done = True
+                return False
+            return orig(self, line)
 
-    config_interface.ConfigInterfaceCommandProcessor.parse_and_execute_command = parse_and_execute_command
+        proc_cls.parse_and_execute_command = parse_and_execute_command
 
-    orig_vlan_parse = config_vlan.ConfigVlanCommandProcessor.parse_and_execute_command
-
-    def vlan_parse(self, line):
-        words = line.split()
-        if words[:1] in (["vlan"], ["interface"], ["ip"]):
-            self.is_done = True
-            return False
-        return orig_vlan_parse(self, line)
-
-    config_vlan.ConfigVlanCommandProcessor.parse_and_execute_command = vlan_parse
+    exits_on(config_interface.ConfigInterfaceCommandProcessor,
+             lambda w: w[:2] == ["ip", "route"] or w[:3] == ["no", "ip", "route"] or w[:1] in (["vlan"], ["interface"]))
+    exits_on(config_vlan.ConfigVlanCommandProcessor, lambda w: w[:1] in (["vlan"], ["interface"], ["ip"]))
 
     # an identical static route is stored once
     orig_add_route = sc.SwitchConfiguration.add_static_route

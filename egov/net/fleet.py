@@ -64,7 +64,6 @@ def resolve_target(estate: Estate, state_dir: Path) -> NetTarget:
 
 def devices(estate: Estate, state_dir: Path, target: NetTarget) -> dict[str, NetDevice]:
     """Every device (estate order) with its rendered intent and its login."""
-    rendered = render.render_all(estate, lab=target.is_lab)
     intents = topology.intents(estate)
     s = secrets.load(state_dir, estate)
     user, password = s["net_username"], s["net_password"]
@@ -79,9 +78,9 @@ def devices(estate: Estate, state_dir: Path, target: NetTarget) -> dict[str, Net
         known = Path(os.environ["EGOV_NET_KNOWN_HOSTS"]) if os.environ.get("EGOV_NET_KNOWN_HOSTS") else None
         known_for = lambda ip: known  # noqa: E731
     out = {}
-    for did, r in rendered.items():
-        d = intents[did].device
-        town = intents[did].town
+    for did, it in intents.items():
+        r = render.render_intent(it, render.effective_platform(it, lab=target.is_lab), estate.source or None)
+        d, town = it.device, it.town
         p = platforms.get(r.platform)
         known = known_for(str(d.mgmt_ip))
         if target.is_lab and r.platform == "frr":

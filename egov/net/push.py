@@ -12,7 +12,6 @@ stops taking new devices once its failures exceed `max_failures`; later waves do
 from __future__ import annotations
 
 import os
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -216,8 +215,7 @@ def restore(drv_factory: Callable[[], drivers.Driver], d: NetDevice, backup_text
     try:
         if drv is None:
             drv = drv_factory()
-        running = drv.running()
-        back = plan(d.id, d.platform, d.role, running, backup_text)
+        _, back = _converged(drv, d, backup_text)
         if back.changed:
             drv.apply(back.commands)
         _, left = _converged(drv, d, backup_text)
@@ -264,7 +262,7 @@ def push_device(d: NetDevice, *, backup: BackupSet, connect: Connect, run_dir: P
             return o
         except DeviceError as e:
             o.error, o.error_kind = e.reason, e.kind
-            if isinstance(e, (drivers.Unreachable,)) or "session broke" in e.reason:
+            if isinstance(e, drivers.Unreachable) or "session broke" in e.reason:
                 if drv is not None:
                     drv.close()
                 drv = None
@@ -314,15 +312,10 @@ def push(devs: dict[str, NetDevice], reads: dict[str, ReadResult], *, backup: Ba
             w["state"] = "dry-run"
         return res
     assert backup is not None or not plan_waves
-    lock = threading.Lock()
     for (name, members), w in zip(plan_waves, res.waves):
-        if res.stopped:
-            for d in members:
-                res.outcomes[d.id] = Outcome(d.id, d.tier, "not-started", wave=name)
-            w["state"] = "not-started"
-            continue
-        if w["failures"] > max_failures:
+        if not res.stopped and w["failures"] > max_failures:
             res.stopped = f"wave {name}: {w['failures']} device(s) could not be read (--max-failures {max_failures})"
+        if res.stopped:
             for d in members:
                 res.outcomes[d.id] = Outcome(d.id, d.tier, "not-started", wave=name)
             w["state"] = "not-started"
@@ -341,12 +334,11 @@ def push(devs: dict[str, NetDevice], reads: dict[str, ReadResult], *, backup: Ba
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for f in done:
                     d = running.pop(f)
-                    o = f.result()
+                    o = f.result()  # results are gathered here, in one thread: no lock needed
                     o.wave = name
-                    with lock:
-                        res.outcomes[d.id] = o
-                        if o.failed:
-                            w["failures"] += 1
+                    res.outcomes[d.id] = o
+                    if o.failed:
+                        w["failures"] += 1
                     progress("advance", device=d.id, status=o.status)
         for d in queue:
             res.outcomes[d.id] = Outcome(d.id, d.tier, "not-started", wave=name)
