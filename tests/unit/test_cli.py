@@ -82,3 +82,25 @@ def test_journal_verify_cli_names_the_bad_record(state):
 def test_unknown_command_is_a_usage_error():
     r = egov("frobnicate")
     assert r.returncode == 2 and "No such command" in r.stderr
+
+
+def test_net_rollback_bad_requests_are_one_clear_line(state):
+    real = {"EGOV_NET_TARGET": "real"}  # no lab needed: these are refused before any device is reached
+    r = egov("net", "rollback", "--to", "latest", env=real)
+    assert r.returncode == 1 and r.stderr.strip() == "egov: error: name the devices to roll back, or --all"
+    r = egov("net", "rollback", "shiqiao-v001", "--to", "latest", env=real)
+    assert r.returncode == 1 and r.stderr.strip().startswith("egov: error: no backups yet in ")
+    from egov.net.backups import BackupStore
+
+    bs = BackupStore(state, "panyu").new("test")
+    bs.write("shiqiao-v001", "cisco_ios", "hostname shiqiao-v001\n")
+    r = egov("net", "rollback", "nowhere", "--to", bs.id, env=real)
+    assert r.returncode == 1 and r.stderr.strip() == "egov: error: no device 'nowhere' in the estate's network"
+    r = egov("net", "rollback", "shiqiao-v001", "--to", bs.id, env=real)
+    assert r.returncode == 1 and r.stderr.strip() == (
+        f"egov: error: backup {bs.id}/shiqiao-v001 is a cisco_ios config; the device is huawei_vrp on this target")
+
+
+def test_net_render_unknown_device_is_one_clear_line():
+    r = egov("net", "render", "nope")
+    assert r.returncode == 1 and r.stderr.strip() == "egov: error: no device 'nope' in the estate's network.yaml"
