@@ -19,6 +19,7 @@ from .lab.cli import lab_app
 from .drcli import dr_app, drill_app
 from .stages import apps_app
 from .net.cli import net_app
+from .cloud.cli import cloud_app
 from .loader import default_estate_dir
 from .summary import render, summarize
 
@@ -31,6 +32,7 @@ app.add_typer(apps_app, name="apps")
 app.add_typer(dr_app, name="dr")
 app.add_typer(drill_app, name="drill")
 app.add_typer(net_app, name="net")
+app.add_typer(cloud_app, name="cloud")
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
 @app.callback()
@@ -73,7 +75,9 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 
 
 @app.command()
-def up(ctx: typer.Context):
+def up(ctx: typer.Context,
+       cloud: Optional[str] = typer.Option(None, "--cloud", help="`embedded`: the sites' servers are made by the "
+                                           "embedded OpenStack (egov cloud up + cloud apply) instead of by the lab.")):
     """The main job, from nothing to a working estate: lab, network, playbooks, databases, apps, verify."""
     import time
 
@@ -85,7 +89,20 @@ def up(ctx: typer.Context):
     t0 = time.monotonic()
     e = c.estate()
     out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
-    lab_up(ctx)
+    if cloud is None:
+        lab_up(ctx)
+    elif cloud == "embedded":
+        from .cloud.cli import apply_stage, cloud_up_stage
+        from .lab.cli import up_without_hosts, adopt
+
+        up_without_hosts(ctx)
+        cloud_up_stage(c)
+        # the embedded cloud has no block storage: data stays on the servers' root disks
+        apply_stage(c, without_volumes=True)
+        adopt(ctx)
+    else:
+        raise EgovError(f"--cloud {cloud}: only `embedded` is built in (for another cloud run "
+                        "`egov cloud apply --cloud NAME`, then `egov build` with EGOV_TARGET=ssh)")
     push_stage(c, quiet=True)
     configure_stage(c)
     apps_deploy_stage(c)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import EstateInvalid, Problem
-from .model import FILES, Estate
+from .model import FILES, OPTIONAL_FILES, Estate
 
 try:  # libyaml is ~10x faster; PyYAML wheels ship it
     from yaml import CSafeLoader as _Loader
@@ -143,9 +143,11 @@ def read_estate(path: Path | str) -> tuple[Estate | None, SourceMap, list[Proble
         raise EstateInvalid(str(root), [Problem(str(root), "", "estate directory not found")])
     parsed: dict[str, object] = {}
     digest = hashlib.sha256()
-    for file, model in FILES.items():
+    for file, model in (FILES | OPTIONAL_FILES).items():
         p = root / file
         if not p.is_file():
+            if file in OPTIONAL_FILES:
+                continue
             problems.append(Problem(file, "", f"missing: an estate needs {', '.join(FILES)}"))
             continue
         raw = p.read_bytes()
@@ -162,7 +164,7 @@ def read_estate(path: Path | str) -> tuple[Estate | None, SourceMap, list[Proble
             parsed[file] = model.model_validate(data)
         except ValidationError as err:
             problems.extend(_shape_problems(file, err, sources))
-    if len(parsed) != len(FILES):
+    if len(set(parsed) & set(FILES)) != len(FILES) or problems:
         return None, sources, problems
     estate = Estate(
         meta=parsed["estate.yaml"],
@@ -170,6 +172,7 @@ def read_estate(path: Path | str) -> tuple[Estate | None, SourceMap, list[Proble
         network=parsed["network.yaml"],
         databases=parsed["databases.yaml"].databases,
         applications=parsed["apps.yaml"].applications,
+        **({"cloud": parsed["cloud.yaml"]} if "cloud.yaml" in parsed else {}),
         digest="sha256:" + digest.hexdigest(),
         source=str(root),
     )
@@ -190,4 +193,5 @@ def load_estate(path: Path | str | None = None) -> Estate:
 
 
 def _order(p: Problem):
-    return (list(FILES).index(p.file) if p.file in FILES else 99, p.line or 0, p.path, p.message)
+    order = list(FILES | OPTIONAL_FILES)
+    return (order.index(p.file) if p.file in order else 99, p.line or 0, p.path, p.message)

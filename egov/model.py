@@ -271,6 +271,43 @@ class AppsFile(Model):
     applications: list[Application] = Field(min_length=1)
 
 
+# --------------------------------------------------------------------------- cloud.yaml (optional)
+class Flavor(Model):
+    id: Id
+    vcpus: Annotated[int, Field(ge=1, le=512)]
+    ram_mb: Annotated[int, Field(ge=64)]
+    disk_gb: Annotated[int, Field(ge=0)]
+
+
+class Department(Model):
+    """A department owns one OpenStack project per site and the servers of its roles or hosts."""
+
+    id: Id
+    name: Name
+    roles: list[HostRole] = []
+    hosts: list[Id] = []
+
+
+DEFAULT_FLAVORS = [Flavor(id="m1-small", vcpus=1, ram_mb=2048, disk_gb=20),
+                   Flavor(id="m1-medium", vcpus=2, ram_mb=4096, disk_gb=40),
+                   Flavor(id="m1-large", vcpus=4, ram_mb=8192, disk_gb=80)]
+
+
+class CloudFile(Model):
+    """cloud.yaml: how the estate maps onto OpenStack (all optional; defaults suit one department)."""
+
+    image: Name = "debian-12"
+    flavors: list[Flavor] = Field(default_factory=lambda: list(DEFAULT_FLAVORS), min_length=1)
+    departments: list[Department] = Field(
+        default_factory=lambda: [Department(id="egov", name="电子政务", roles=list(HostRole))], min_length=1)
+    # who may log in (SSH) and ping; empty: the site's mgmt subnets, else the estate's management pools
+    management_cidrs: list[Cidr] = []
+    # who may reach the public front (the service address); the only rules open to them
+    public_cidrs: list[Cidr] = Field(default_factory=lambda: [IPv4Network("0.0.0.0/0")])
+    # clouds.yaml cloud per site (default: the embedded cloud for every site)
+    clouds: dict[Id, Name] = {}
+
+
 # --------------------------------------------------------------------------- the estate
 FILES: dict[str, type[Model]] = {
     "estate.yaml": EstateFile,
@@ -279,6 +316,7 @@ FILES: dict[str, type[Model]] = {
     "databases.yaml": DatabasesFile,
     "apps.yaml": AppsFile,
 }
+OPTIONAL_FILES: dict[str, type[Model]] = {"cloud.yaml": CloudFile}
 
 
 class Estate(Model):
@@ -289,6 +327,7 @@ class Estate(Model):
     network: NetworkFile
     databases: list[Database]
     applications: list[Application]
+    cloud: CloudFile = Field(default_factory=CloudFile)
     digest: str = ""
     source: str = ""
 

@@ -28,6 +28,7 @@ from .loader import SourceMap
 from .model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 
 SITES, NET, EST, DBS, APPS = "sites.yaml", "network.yaml", "estate.yaml", "databases.yaml", "apps.yaml"
+CLOUD = "cloud.yaml"
 
 
 class _Checker:
@@ -339,10 +340,42 @@ class _Checker:
             if primary is not None and not a.runs_on.get(primary):
                 self.bad(APPS, loc + ("runs_on",), f"runs nowhere at the primary site {primary}")
 
+    def cloud(self) -> None:
+        """cloud.yaml: every host has a known flavor and exactly one department; clouds name real sites."""
+        e, cl = self.e, self.e.cloud
+        flavors = {f.id for f in cl.flavors}
+        for si, s in enumerate(e.sites):
+            for hi, h in enumerate(s.hosts):
+                if h.flavor not in flavors:
+                    self.bad(SITES, ("sites", si, "hosts", hi, "flavor"),
+                             f"unknown flavor {h.flavor!r} (cloud.yaml flavors: {', '.join(sorted(flavors))})")
+        hosts = {h.id: h for _, h in e.hosts()}
+        owner: dict[str, str] = {}
+        for di, d in enumerate(cl.departments):
+            for k, hid in enumerate(d.hosts):
+                if hid not in hosts:
+                    self.bad(CLOUD, ("departments", di, "hosts", k), f"unknown host {hid!r}")
+                elif hid in owner and owner[hid] != d.id:
+                    self.bad(CLOUD, ("departments", di, "hosts", k), f"host {hid} already belongs to {owner[hid]}")
+                else:
+                    owner[hid] = d.id
+        for hid, h in hosts.items():
+            if hid in owner:
+                continue
+            by_role = [d.id for d in cl.departments if h.role in d.roles]
+            if len(by_role) > 1:
+                self.bad(CLOUD, ("departments",), f"host {hid} (role {h.role.value}) matches several departments: "
+                         f"{', '.join(by_role)}; list it under one department's hosts")
+            elif not by_role:
+                self.bad(CLOUD, ("departments",), f"host {hid} (role {h.role.value}) belongs to no department")
+        for site_id in cl.clouds:
+            if site_id not in {s.id for s in e.sites}:
+                self.bad(CLOUD, ("clouds", site_id), f"unknown site {site_id!r}")
+
 
 def check(estate: Estate, sources: SourceMap) -> list[Problem]:
     c = _Checker(estate, sources)
-    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications):
+    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications, c.cloud):
         rule()
     return c.problems
 

@@ -57,6 +57,25 @@ def _status_table(data: dict) -> Table:
 @lab_app.command()
 def up(ctx: typer.Context):
     """Create every host of every site (idempotent; repairs a half-made lab)."""
+    _up(ctx, hosts=True)
+
+
+def up_without_hosts(ctx: typer.Context) -> None:
+    """The lab's network, routers and bridges only: a cloud makes the sites' hosts."""
+    _up(ctx, hosts=False)
+
+
+def adopt(ctx: typer.Context) -> None:
+    """Pin the host keys of the hosts a cloud made and check SSH to each."""
+    c: Ctx = ctx.obj
+    with c.change("lab adopt") as rec:
+        rec.changes += _lab(ctx).adopt()
+    status = _lab(ctx).status()
+    running = sum(h["state"] == "running" for h in status["hosts"])
+    out.print(f"lab: {running}/{len(status['hosts'])} hosts running (made by the cloud), SSH verified")
+
+
+def _up(ctx: typer.Context, *, hosts: bool) -> None:
     c: Ctx = ctx.obj
     lab = _lab(ctx)
     t0 = time.monotonic()
@@ -70,8 +89,11 @@ def up(ctx: typer.Context):
             elif kind == "advance" and "task" in current:
                 bar.advance(current["task"])
 
-        rec.changes += lab.up(progress)
+        rec.changes += lab.up(progress, hosts=hosts)
         rec.details["seconds"] = round(time.monotonic() - t0, 2)
+    if not hosts:
+        _report(rec.changes, "lab network is up; nothing changed")
+        return
     status = lab.status()
     running = sum(h["state"] == "running" for h in status["hosts"])
     _report(rec.changes, "lab is up; nothing changed")

@@ -191,7 +191,9 @@ class Lab:
         return {tuple(sorted(x)) for x in st.get("cut", [])}
 
     # ------------------------------------------------------------------ up
-    def up(self, progress: Progress = _quiet) -> list[str]:
+    def up(self, progress: Progress = _quiet, *, hosts: bool = True) -> list[str]:
+        """Make the lab (idempotent). With `hosts=False` the sites' hosts are left to a cloud
+        (the embedded OpenStack's compute driver makes them); `adopt` then takes them in."""
         preflight()
         self.network.preflight()
         self._owner_check()
@@ -219,6 +221,8 @@ class Lab:
             changes += self._wan(w, cut=(w.a, w.b) in cut)
             progress("advance")
         changes += self.network.up(self.net_credentials(), progress)
+        if not hosts:
+            return changes + self.adopt(progress)
         pub = self.key.with_suffix(".pub").read_text()
         specs = [self._spec(h, pub) for h in self.hosts.values()]
         progress("phase", name="hosts", total=len(specs))
@@ -235,6 +239,31 @@ class Lab:
         progress("phase", name="ssh check", total=len(specs))
         self.check_ssh(list(self.hosts), progress)
         return changes
+
+    def adopt(self, progress: Progress = _quiet) -> list[str]:
+        """Take in the hosts something else made (a cloud's servers): pin their host keys, check SSH."""
+        present = {hid: spec for hid, spec in self.hosts.items() if hostmod.running(spec)}
+        keys = {}
+        for hid, spec in present.items():
+            pub = spec.disk / "upper/etc/ssh/ssh_host_ed25519_key.pub"
+            keys[hid] = " ".join(pub.read_text().split()[:2])
+        changes = self._ssh_files(keys)
+        if present:
+            progress("phase", name="ssh check", total=len(present))
+            self.check_ssh(list(present), progress)
+        return changes
+
+    def realise_map(self) -> dict:
+        """What a compute driver needs to make this lab's hosts: bridges by subnet (= network name)."""
+        bridges = {}
+        for s in self.estate.sites:
+            plan = self._site_plan(s.id)
+            for sn in s.subnets:
+                br = next(b for b in plan.bridges if b.subnet == str(sn.cidr))
+                bridges[sn.id] = {"ns": plan.router, "bridge": br.name}
+        any_host = next(iter(self.hosts.values()), None)
+        return {"prefix": PREFIX, "lab_dir": str(self.dir), "bridges": bridges, "mask": list(self._mask()),
+                "etc_hosts": any_host.etc_hosts if any_host else ""}
 
     def net_credentials(self) -> tuple[str, str]:
         """The network devices' login (generated into the estate's secrets file, 0600)."""
@@ -387,6 +416,15 @@ class Lab:
         preflight()
         self._owner_check()  # never sweep away a lab another state dir owns
         changes = []
+        # the embedded cloud's servers are this lab's hosts: its control plane goes with them
+        from ..cloud.embedded import Embedded
+
+        cloud = Embedded(self.state_dir)
+        if cloud.dir.exists():
+            changes += cloud.down()
+            if not keep_disks:
+                shutil.rmtree(cloud.dir)
+                changes.append(f"removed {cloud.dir}")
         for spec in self.hosts.values():
             if hostmod.crash(spec):
                 changes.append(f"stopped {spec.id}")
