@@ -596,6 +596,9 @@ pidfile = {self.run}/{svc}-api.pid
             subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", "egov@localhost", "stop"],
                            env={**os.environ, **self._rabbit_env()}, capture_output=True, timeout=60)
             changes.append("stopped rabbitmq")
+            # Erlang's port mapper, started by rabbitmq-server, outlives it
+            subprocess.run(["epmd", "-kill"], capture_output=True, timeout=10,
+                           env={**os.environ, **self._rabbit_env()})
         end = time.monotonic() + 30
         while time.monotonic() < end and any(_alive(p) for p in pids.values()):
             time.sleep(0.2)

@@ -84,16 +84,20 @@ def connect(cloud: str, state_dir: Path):
     url = region.config.get("auth", {}).get("auth_url", "?")
     try:
         conn.authorize()
-    except (ka.Unauthorized, osx.HttpException) as e:
-        code = getattr(e, "http_status", None) or getattr(e, "status_code", None)
-        if code in (401, 403) or isinstance(e, ka.Unauthorized):
+    except Exception as e:  # noqa: BLE001 - openstacksdk wraps keystoneauth's errors; unwrap to say which
+        cause = e
+        while not isinstance(cause, (ka.ClientException, osx.HttpException)) and cause.__context__ is not None:
+            cause = cause.__context__
+        code = getattr(cause, "http_status", None) or getattr(cause, "status_code", None)
+        if isinstance(cause, ka.Unauthorized) or code in (401, 403):
             user = region.config.get("auth", {}).get("username", "?")
             raise CloudApiError(f"cloud {cloud!r}: authentication failed for user {user!r} at {url} "
                                 "(check the credentials in clouds.yaml)") from None
-        raise CloudApiError(f"cloud {cloud!r}: identity service at {url} answered {code}: {e}") from None
-    except (ka.ConnectFailure, ka.ConnectTimeout, ka.DiscoveryFailure, ka.SSLError) as e:
-        raise CloudApiError(f"cloud {cloud!r}: cannot reach the identity endpoint {url} "
-                            f"({type(e).__name__})") from None
+        if isinstance(cause, (ka.ConnectFailure, ka.ConnectTimeout, ka.DiscoveryFailure, ka.SSLError)):
+            raise CloudApiError(f"cloud {cloud!r}: cannot reach the identity endpoint {url} "
+                                f"({type(cause).__name__})") from None
+        raise CloudApiError(f"cloud {cloud!r}: identity service at {url} failed: "
+                            f"{str(e).splitlines()[0][:200]}") from None
     return conn
 
 
@@ -270,9 +274,11 @@ class Cloud:
             if pid:
                 qc = c.compute.get_quota_set(pid, usage=True)
                 qn = c.network.get_quota(pid, details=True)
+                usage = getattr(qc, "usage", None) or {}
                 for k in ("instances", "cores", "ram"):
                     q = getattr(qc, k)
-                    limits[k] = (q.get("limit", -1), q.get("in_use", 0)) if isinstance(q, dict) else (q, 0)
+                    limits[k] = ((q.get("limit", -1), q.get("in_use", 0)) if isinstance(q, dict)
+                                 else (q, usage.get(k, 0)))
                 for k, attr in (("ports", "ports"), ("networks", "networks"), ("subnets", "subnets"),
                                 ("routers", "routers"), ("security_groups", "security_groups"),
                                 ("security_group_rules", "security_group_rules")):

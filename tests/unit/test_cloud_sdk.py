@@ -1,0 +1,106 @@
+"""The cloud graph's policy, the plan's diff, and openstacksdk's failures (requests-mock) as one line."""
+
+import socket
+from pathlib import Path
+
+import pytest
+import requests_mock
+import yaml
+
+from egov.cloud import sdk
+from egov.cloud.graph import Resource, build, policy_violations
+from egov.loader import load_estate
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOperatorKeyForTests egov@test"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return build(load_estate(ROOT / "estate" / "panyu"), KEY)
+
+
+def test_graph_is_in_dependency_order_and_policy_clean(graph):
+    seen = set()
+    for r in graph.resources:
+        assert all(a in seen for a in r.after), f"{r.key} needs {r.after} first"
+        seen.add(r.key)
+    assert policy_violations(graph) == []
+
+
+def test_policy_catches_a_world_open_database(graph):
+    sg = next(r for r in graph.of("security_group") if r.name == "dafushan-db")
+    sg.props["rules"].append({"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_min": 5432,
+                              "port_max": 5432, "remote_ip_prefix": "0.0.0.0/0", "description": "oops"})
+    try:
+        assert policy_violations(graph) == ["dafushan-db: tcp 5432 open to the world"]
+    finally:
+        sg.props["rules"].pop()
+
+
+def test_plan_creates_updates_replaces_and_prunes(graph):
+    server = next(r for r in graph.of("server") if r.name == "dfs-db1")
+    sg = next(r for r in graph.of("security_group") if r.name == "dafushan-db")
+    observed = {
+        server.key: sdk.Observed("server", "dfs-db1", "s1", {**server.props, "flavor": "m1-medium"}),
+        sg.key: sdk.Observed("security_group", sg.name, "g1", {**sg.props, "rules": sg.props["rules"][1:]}),
+        "network/old-net": sdk.Observed("network", "old-net", "n9", {"description": ""}),
+    }
+    by_key = {a.key: a for a in sdk.plan(graph, observed, prune=True)}
+    assert by_key[server.key].op == "replace" and "flavor: 'm1-medium' -> 'm1-large'" in by_key[server.key].changes
+    assert by_key[sg.key].op == "update" and by_key[sg.key].changes == ["rules +1 -0"]
+    assert by_key["network/old-net"].op == "delete"
+    assert by_key["port/dfs-db1-eth0"].op == "create"
+    assert by_key["image/debian-12"].op == "missing"
+    assert "network/old-net" not in {a.key for a in sdk.plan(graph, observed, prune=False)}
+
+
+def test_a_server_in_error_is_replaced_even_without_drift(graph):
+    server = next(r for r in graph.of("server") if r.name == "lr-app1")
+    obs = sdk.Observed("server", "lr-app1", "s2", dict(server.props), status="ERROR")
+    assert sdk.diff(server, obs)[0] == "replace"
+
+
+def test_order_deletes_before_creates_in_reverse_dependency_order():
+    acts = [sdk.Action("delete", "network/a", None, sdk.Observed("network", "a", 1, {})),
+            sdk.Action("delete", "server/s", None, sdk.Observed("server", "s", 2, {})),
+            sdk.Action("create", "project/p", Resource("project", "p")),
+            sdk.Action("create", "port/x", Resource("port", "x"))]
+    assert [a.key for a in sdk.order(acts)] == ["server/s", "network/a", "project/p", "port/x"]
+
+
+def _clouds(tmp_path, url):
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump({"clouds": {"district": {
+        "auth": {"auth_url": url, "username": "ops", "password": "wrong", "project_name": "admin",
+                 "user_domain_name": "Default", "project_domain_name": "Default"}, "identity_api_version": 3}}}))
+    return tmp_path
+
+
+def test_wrong_credentials_are_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(_clouds(tmp_path, "https://keystone.example:5000/v3")
+                                                    / "clouds.yaml"))
+    with requests_mock.Mocker() as m:
+        m.get("https://keystone.example:5000/v3", json={"version": {
+            "id": "v3.14", "status": "stable", "links": [{"rel": "self", "href": "https://keystone.example:5000/v3/"}]}})
+        m.post("https://keystone.example:5000/v3/auth/tokens", status_code=401,
+               json={"error": {"code": 401, "message": "The request you have made requires authentication.",
+                               "title": "Unauthorized"}})
+        with pytest.raises(sdk.CloudApiError) as e:
+            sdk.connect("district", tmp_path)
+    assert str(e.value) == ("cloud 'district': authentication failed for user 'ops' at https://keystone.example:5000/v3 "
+                            "(check the credentials in clouds.yaml)")
+
+
+def test_unreachable_endpoint_is_one_line(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(_clouds(tmp_path, f"http://127.0.0.1:{port}/v3") / "clouds.yaml"))
+    with pytest.raises(sdk.CloudApiError, match=rf"cannot reach the identity endpoint http://127.0.0.1:{port}/v3"):
+        sdk.connect("district", tmp_path)
+
+
+def test_unknown_cloud_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(_clouds(tmp_path, "http://x/v3") / "clouds.yaml"))
+    with pytest.raises(sdk.CloudApiError, match="cloud 'nowhere': not in clouds.yaml"):
+        sdk.connect("nowhere", tmp_path)
