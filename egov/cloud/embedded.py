@@ -296,7 +296,6 @@ connection = {self._db_url('placement')}
 auth_strategy = keystone
 """ + self._authtoken("placement")
         files[e / "nova" / "nova.conf"] = f"""[DEFAULT]
-log_dir = {lg}
 state_path = {st}/nova
 instances_path = {st}/nova/instances
 transport_url = {self._transport()}

@@ -104,3 +104,58 @@ def test_unknown_cloud_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(_clouds(tmp_path, "http://x/v3") / "clouds.yaml"))
     with pytest.raises(sdk.CloudApiError, match="cloud 'nowhere': not in clouds.yaml"):
         sdk.connect("nowhere", tmp_path)
+
+
+class _FakeConn:
+    """Just what preflight reads: the catalog, the token's roles, quotas (an in-memory stand-in)."""
+
+    def __init__(self, *, roles=("admin",), services=("compute", "network", "image", "identity"),
+                 instances=10, used=0):
+        from types import SimpleNamespace as NS
+
+        self._services = set(services)
+        access = NS(role_names=list(roles))
+        self.session = NS(auth=NS(get_access=lambda _s: access))
+        self.current_project_id = "admin-project"
+        quota = NS(instances=instances, cores=100, ram=10 ** 6, usage={"instances": used})
+        netq = NS(ports=100, networks=100, subnets=100, routers=10, security_groups=100, security_group_rules=1000)
+        self.compute = NS(get_quota_set=lambda pid, usage=False: quota, get_quota_set_defaults=lambda pid: quota)
+        self.network = NS(get_quota=lambda pid, details=False: netq, get_quota_default=lambda pid: netq)
+
+    def has_service(self, name):
+        return name in self._services
+
+
+def _fresh_plan(graph):
+    return sdk.plan(graph, {"image/debian-12": sdk.Observed("image", "debian-12", "i1", {"name": "debian-12"},
+                                                            status="active")})
+
+
+def test_preflight_passes_a_fresh_estate_on_an_admin_cloud(graph):
+    cl = sdk.Cloud("c", _FakeConn(), graph)
+    assert cl.preflight(_fresh_plan(graph)) == ["cloud 'c': no block-storage (cinder) service, so the estate's "
+                                                "volumes cannot be made; use --without-volumes to keep data on "
+                                                "the servers' root disks"]
+
+
+def test_preflight_names_a_missing_flavor_for_a_non_admin(graph):
+    cl = sdk.Cloud("c", _FakeConn(roles=("member",), services=("compute", "network", "image", "block-storage")),
+                   graph)
+    problems = cl.preflight(_fresh_plan(graph))
+    assert "cloud 'c': flavor 'm1-medium' is missing and this user is not an admin, so egov cannot create it" \
+        in problems
+
+
+def test_preflight_counts_quota_per_project(graph):
+    cl = sdk.Cloud("c", _FakeConn(instances=2, services=("compute", "network", "image", "block-storage")), graph)
+    problems = cl.preflight(_fresh_plan(graph))
+    # the service departments hold lb + 2 app servers per site: 3 > 2
+    assert problems == [
+        "cloud 'c': project dafushan-zwfw needs 3 more instances but its quota is 2 with 0 in use",
+        "cloud 'c': project legacy-room-zwfw needs 3 more instances but its quota is 2 with 0 in use"]
+
+
+def test_preflight_refuses_a_missing_image(graph):
+    cl = sdk.Cloud("c", _FakeConn(services=("compute", "network", "image", "block-storage")), graph)
+    assert cl.preflight(sdk.plan(graph, {})) == [
+        "cloud 'c': image 'debian-12' is missing; upload it or set `image:` in cloud.yaml"]
