@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import EgovError
+from ..lab.host import alive as _alive
 
 CLOUD_NAME = "egov-embedded"
 REGION = "RegionOne"
@@ -53,21 +54,6 @@ class CloudError(EgovError):
 def _venv_bin(name: str) -> str:
     p = Path(sys.executable).parent / name
     return str(p) if p.exists() else (shutil.which(name) or name)
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def _listening(port: int) -> bool:

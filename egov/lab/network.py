@@ -37,7 +37,7 @@ from pathlib import Path
 
 from ..model import DeviceRole, Estate, SubnetPurpose
 from . import netns
-from .host import _reap
+from .host import _reap, alive as _alive
 from .netns import LabError
 
 FRR_DIR = Path("/usr/lib/frr")
@@ -62,20 +62,6 @@ class Veth:
     b_ns: str
     b_if: str
     b_addr: str | None = None  # address on the b end (lab-owned ends only)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    st = Path(f"/proc/{pid}/stat")
-    try:
-        return st.read_text().split(") ", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def _pid(path: Path) -> int | None:
