@@ -444,6 +444,8 @@ class Cloud:
         elif k == "network":
             net.delete_network(have.id, ignore_missing=True)
         elif k == "project":
+            for g in net.security_groups(project_id=have.id):  # neutron's per-project "default" group
+                net.delete_security_group(g, ignore_missing=True)
             c.identity.delete_project(have.id, ignore_missing=True)
         elif k == "keypair":
             c.compute.delete_keypair(have.id, ignore_missing=True)

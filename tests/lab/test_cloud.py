@@ -4,6 +4,7 @@ and bad input refused before anything changes."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -128,3 +129,46 @@ def test_wrong_credentials_are_one_line(cloud_lab, tmp_path):
     assert r.returncode != 0
     assert r.stderr.strip() == ("egov: error: cloud 'wrong': authentication failed for user 'admin' at "
                                 "http://127.0.0.1:5000/v3 (check the credentials in clouds.yaml)")
+
+
+def test_a_server_that_fails_to_build_is_named_and_the_next_apply_replaces_it(cloud_lab):
+    run, lab, emb, _ = cloud_lab
+    conn = emb.connection()
+    srv = _servers(emb)["lr-app1"]
+    conn.compute.delete_server(srv)
+    conn.compute.wait_for_delete(srv, wait=120)
+    realise = emb.dir / "realise.json"
+    good = realise.read_text()
+    broken = json.loads(good)
+    del broken["bridges"]["lr-app"]  # the compute driver cannot plug lr-app1: its build fails
+    realise.write_text(json.dumps(broken))
+    try:
+        r = run("cloud", "apply", "--without-volumes", check=False)
+    finally:
+        realise.write_text(good)
+    assert r.returncode != 0
+    assert "server lr-app1 failed to build" in r.stderr and "next `egov cloud apply` replaces it" in r.stderr
+    assert _servers(emb)["lr-app1"].status == "ERROR"
+    plan = json.loads(run("cloud", "plan", "--without-volumes", "--json").stdout)["clouds"]["egov-embedded"]
+    assert [a["resource"] for a in plan["actions"] if a["op"] == "replace"] == ["server/lr-app1"]
+    assert "replace server/lr-app1" in run("cloud", "apply", "--without-volumes").stdout
+    assert _servers(emb)["lr-app1"].status == "ACTIVE"
+    assert ssh(lab, "lr-app1", "hostname").stdout.strip() == "lr-app1"
+
+
+def test_destroy_removes_everything_the_estate_made(cloud_lab):
+    run, lab, emb, _ = cloud_lab
+    r = run("cloud", "destroy", check=False)
+    assert r.returncode != 0 and "--yes" in r.stderr
+    out = run("cloud", "destroy", "--yes", timeout=600).stdout
+    n = int(re.search(r"cloud destroy: (\d+) deleted", out).group(1))
+    assert n >= 58 - 3  # everything but the image and the two flavors (shared with other tenants)
+    conn = emb.connection()
+    assert _servers(emb) == {}
+    assert list(conn.identity.projects(tags="egov:panyu")) == []
+    assert list(conn.network.networks(tags="egov:panyu")) == []
+    assert list(conn.network.ports(tags="egov:panyu")) == []
+    assert conn.compute.find_keypair("egov-panyu", ignore_missing=True) is None
+    status = json.loads(run("lab", "status", "--json").stdout)
+    assert all(h["state"] != "running" for h in status["hosts"])  # the servers were the lab's hosts
+    assert "nothing to delete" in run("cloud", "destroy", "--yes").stdout
