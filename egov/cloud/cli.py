@@ -112,6 +112,14 @@ def apply_stage(c: Ctx, *, cloud: str | None = None, prune: bool = False, withou
                     rec.details.setdefault("clouds", []).append(name)
                 rec.changes += [f"{name}: {x}" for x in changes]
                 made += changes
+                if name == CLOUD_NAME and any(x.split()[1].startswith("server/") for x in changes
+                                              if x.split()[0] in ("create", "replace")):
+                    # new servers of the embedded cloud are lab hosts with new host keys: pin them
+                    from ..lab.lab import Lab
+
+                    lab = Lab(c.estate(), c.state_dir)
+                    if lab.is_up():
+                        rec.changes += lab.adopt()
         rec.details["seconds"] = round(time.monotonic() - t0, 1)
     if not quiet or made:
         out.print(f"cloud apply: {len(made) or 'nothing to change'}"
