@@ -193,6 +193,10 @@ class Embedded:
             _write(cookie, _rnd.token_hex(16), 0o400)
         env = self._rabbit_env()
         if not _alive(self._pid("rabbitmq-server")) or not _listening(RABBIT_PORT):
+            # Erlang's port mapper first, our own way: on loopback, and stoppable by `down`
+            # even while some node is still registered
+            subprocess.run(["epmd", "-daemon", "-relaxed_command_check", "-address", "127.0.0.1"],
+                           capture_output=True, timeout=10)
             self._spawn("rabbitmq-server", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env)
             self._wait("rabbitmq", lambda: _listening(RABBIT_PORT), 90, "rabbitmq-server.log")
             changes.append("started rabbitmq")
@@ -581,7 +585,7 @@ pidfile = {self.run}/{svc}-api.pid
             subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", "egov@localhost", "stop"],
                            env={**os.environ, **self._rabbit_env()}, capture_output=True, timeout=60)
             changes.append("stopped rabbitmq")
-            # Erlang's port mapper, started by rabbitmq-server, outlives it
+            # Erlang's port mapper (started by `up`) outlives rabbitmq
             subprocess.run(["epmd", "-kill"], capture_output=True, timeout=10,
                            env={**os.environ, **self._rabbit_env()})
         end = time.monotonic() + 30
