@@ -95,3 +95,31 @@ def test_security_policy_in_registered_rules(registered):
                 "10.20.2.0/24", "10.21.2.0/24", "10.20.3.0/24", "10.21.3.0/24"), name
     db_sources = {r["remoteIpPrefix"] for n, r in rules if n.startswith("dafushan-db-") and r.get("portRangeMin") == 5432}
     assert db_sources == {"10.20.2.0/24", "10.21.2.0/24", "10.20.3.0/24", "10.21.3.0/24"}
+
+
+def test_the_pulumi_entry_point_loads_the_estate_and_exports_every_server(tmp_path):
+    """infra/__main__.py as `pulumi up` would run it (config from the stack), under the mocks."""
+    import asyncio
+    import runpy
+
+    key = tmp_path / "id.pub"
+    key.write_text(KEY + "\n")
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, preview=False)
+    pulumi.runtime.set_all_config({"egov:estate": str(ROOT / "estate" / "panyu"), "egov:publicKeyFile": str(key),
+                                   "egov:cloud": "district"})
+    exported = {}
+    real_export = pulumi.export
+    pulumi.export = lambda name, value: exported.__setitem__(name, value)
+    try:
+        runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+    finally:
+        pulumi.export = real_export
+        sys.path[:] = [p for p in sys.path if p != str(ROOT / "infra")]
+    asyncio.get_event_loop().run_until_complete(asyncio.sleep(0.5))
+    keypairs = [i for t, _, i in mocks.registered if t == "openstack:compute/keypair:Keypair"]
+    assert [k["publicKey"] for k in keypairs] == [KEY]
+    providers = [i for t, _, i in mocks.registered if t == "pulumi:providers:openstack"]
+    assert providers and all(p["cloud"] == "district" for p in providers)
+    assert sorted(exported["servers"]) == ["dfs-app1", "dfs-app2", "dfs-db1", "dfs-lb1",
+                                           "lr-app1", "lr-app2", "lr-db1", "lr-lb1"]
