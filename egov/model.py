@@ -306,6 +306,8 @@ class CloudFile(Model):
     public_cidrs: list[Cidr] = Field(default_factory=lambda: [IPv4Network("0.0.0.0/0")])
     # clouds.yaml cloud per site (default: the embedded cloud for every site)
     clouds: dict[Id, Name] = {}
+    # the operators' public key every server trusts (keypair egov-<estate>); default: the lab's key
+    public_key_file: str | None = None
 
 
 # --------------------------------------------------------------------------- the estate

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -29,9 +30,17 @@ def estate_graph(c: Ctx, *, without_volumes: bool = False) -> Graph:
     from ..lab.lab import Lab
 
     e = c.estate()
-    lab = Lab(e, c.state_dir)
-    lab._keys()  # the estate's keypair is the lab's operator key (0600, generated once)
-    g = build(e, lab.key.with_suffix(".pub").read_text())
+    if e.cloud.public_key_file:
+        path = (Path(e.source) / Path(e.cloud.public_key_file).expanduser())
+        try:
+            key = path.read_text()
+        except OSError as x:
+            raise sdk.CloudApiError(f"cloud.yaml: public_key_file {path}: {x.strerror}") from None
+    else:
+        lab = Lab(e, c.state_dir)
+        lab._keys()  # the lab's operator key (0600, generated once)
+        key = lab.key.with_suffix(".pub").read_text()
+    g = build(e, key)
     if without_volumes:
         g.resources = [r for r in g.resources if r.kind not in ("volume", "volume_attachment")]
     bad = policy_violations(g)

@@ -159,3 +159,20 @@ def test_preflight_refuses_a_missing_image(graph):
     cl = sdk.Cloud("c", _FakeConn(services=("compute", "network", "image", "block-storage")), graph)
     assert cl.preflight(sdk.plan(graph, {})) == [
         "cloud 'c': image 'debian-12' is missing; upload it or set `image:` in cloud.yaml"]
+
+
+def test_a_missing_public_key_file_is_one_line(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    estate = tmp_path / "estate"
+    shutil.copytree(ROOT / "estate" / "panyu", estate)
+    with open(estate / "cloud.yaml", "a") as f:
+        f.write("public_key_file: keys/operators.pub\n")
+    r = subprocess.run([sys.executable, "-m", "egov.cli", "--estate", str(estate), "cloud", "plan"],
+                       capture_output=True, text=True, env={"EGOV_STATE_DIR": str(tmp_path / "state"),
+                                                            "PATH": "/usr/bin:/bin"})
+    assert r.returncode != 0
+    assert r.stderr.strip() == f"egov: error: cloud.yaml: public_key_file {estate}/keys/operators.pub: " \
+                               "No such file or directory"
