@@ -115,11 +115,12 @@ def apply_stage(c: Ctx, *, cloud: str | None = None, prune: bool = False, withou
                     bar.update(_task, description=f"{op} {key}"[:44])
                     if op != "wait":
                         bar.advance(_task)
+                changes: list[str] = []
                 try:
-                    changes = sdk.apply(cl, todo, allow_replace=allow_replace, progress=progress)
-                finally:
+                    sdk.apply(cl, todo, allow_replace=allow_replace, progress=progress, done=changes)
+                finally:  # journalled even when a later change fails
                     rec.details.setdefault("clouds", []).append(name)
-                rec.changes += [f"{name}: {x}" for x in changes]
+                    rec.changes += [f"{name}: {x}" for x in changes]
                 made += changes
                 if name == CLOUD_NAME and any(x.split()[1].startswith("server/") for x in changes
                                               if x.split()[0] in ("create", "replace")):

@@ -533,8 +533,9 @@ def summary(actions: list[Action]) -> dict[str, int]:
 
 
 def apply(cloud: Cloud, actions: list[Action], *, allow_replace: bool = False,
-          progress: Progress = lambda _k, _m: None) -> list[str]:
-    """Run the planned actions; returns one line per change made."""
+          progress: Progress = lambda _k, _m: None, done: list[str] | None = None) -> list[str]:
+    """Run the planned actions; returns one line per change made. `done` (if given) grows as each
+    change is made, so a caller's journal holds what was changed even when a later one fails."""
     blocked = [a for a in actions if a.op == "replace" and not allow_replace
                and not (a.have and a.have.status == "ERROR")]
     if blocked:
@@ -543,7 +544,7 @@ def apply(cloud: Cloud, actions: list[Action], *, allow_replace: bool = False,
     problems = cloud.preflight(actions)
     if problems:
         raise CloudApiError(problems[0] + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
-    done: list[str] = []
+    done = [] if done is None else done
     new_servers: list[str] = []
     steps = order(actions)
     for a in steps:

@@ -149,6 +149,8 @@ def test_a_server_that_fails_to_build_is_named_and_the_next_apply_replaces_it(cl
     assert r.returncode != 0
     assert "server lr-app1 failed to build" in r.stderr and "next `egov cloud apply` replaces it" in r.stderr
     assert _servers(emb)["lr-app1"].status == "ERROR"
+    failed = json.loads(run("journal", "show", "--json", "--last", "1").stdout)[-1]
+    assert failed["result"] == "failed" and "egov-embedded: create server/lr-app1" in failed["changes"]
     plan = json.loads(run("cloud", "plan", "--without-volumes", "--json").stdout)["clouds"]["egov-embedded"]
     assert [a["resource"] for a in plan["actions"] if a["op"] == "replace"] == ["server/lr-app1"]
     assert "replace server/lr-app1" in run("cloud", "apply", "--without-volumes").stdout
