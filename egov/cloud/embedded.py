@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import EgovError
-from ..lab.host import alive as _alive
+from ..lab.host import alive as _alive, write_if_changed
 
 CLOUD_NAME = "egov-embedded"
 REGION = "RegionOne"
@@ -43,6 +43,8 @@ WSGI_MODULE = {"keystone": "keystone.wsgi.api:application", "glance": "glance.ws
                "placement": "placement.wsgi.api:application", "nova": "nova.wsgi.osapi_compute:application",
                "neutron": "neutron.wsgi.api:application"}
 DAEMONS = ("nova-conductor", "nova-scheduler", "nova-compute")
+# every process `up` starts that `down` stops by its pid file (rabbitmq is stopped through rabbitmqctl)
+PROCESSES = (*(f"{s}-api" for s in PORTS), *DAEMONS, "mariadb")
 
 Progress = Callable[[str], None]
 
@@ -63,14 +65,7 @@ def _listening(port: int) -> bool:
 
 
 def _write(path: Path, text: str, mode: int = 0o600) -> bool:
-    if path.exists() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return True
+    return write_if_changed(path, text, mode)  # the cloud's files hold passwords: 0600 unless said
 
 
 class Embedded:
@@ -85,9 +80,12 @@ class Embedded:
         self.mysql_sock = self.run / "mysqld.sock"
         self.realise = realise  # what the compute driver needs to realise servers as lab hosts
         self.images = images or [IMAGE_NAME]  # registered in glance (the estate's image name)
+        self._secrets: dict | None = None
 
     # ------------------------------------------------------------------ secrets
     def secrets(self) -> dict:
+        if self._secrets is not None:
+            return self._secrets
         p = self.dir / "secrets.json"
         data = json.loads(p.read_text()) if p.exists() else {}
         want = ["admin", "rabbit", "mysql_nova", "mysql_placement", "mysql_neutron",
@@ -96,14 +94,17 @@ class Embedded:
             for k in want:
                 data.setdefault(k, _rnd.token_urlsafe(18))
             _write(p, json.dumps(data, indent=1))
+        self._secrets = data
         return data
 
     def clouds_yaml(self) -> Path:
         return self.dir / "clouds.yaml"
 
     # ------------------------------------------------------------------ helpers
-    def _run(self, argv: list[str], what: str, *, env: dict | None = None, timeout: float = 600) -> str:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+    def _run(self, argv: list[str], what: str, *, env: dict | None = None, input: str | None = None,
+             timeout: float = 600) -> str:
+        """Run a setup tool; secrets go through `input` or `env`, never argv (`ps` shows argv)."""
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
                            env={**os.environ, **(env or {})})
         if r.returncode != 0:
             tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
@@ -142,7 +143,7 @@ class Embedded:
 
     # ------------------------------------------------------------------ MariaDB
     def _mysql(self, sql: str) -> None:
-        self._run(["mariadb", f"--socket={self.mysql_sock}", "-uroot", "-e", sql], "mariadb")
+        self._run(["mariadb", f"--socket={self.mysql_sock}", "-uroot"], "mariadb", input=sql)
 
     def _mariadb(self) -> list[str]:
         changes: list[str] = []
@@ -187,7 +188,7 @@ class Embedded:
         base.mkdir(parents=True, exist_ok=True)
         (self.log / "rabbitmq").mkdir(parents=True, exist_ok=True)
         _write(base / "plugins", "[].\n", 0o644)
-        _write(base / "rabbitmq.conf", "listeners.tcp.default = 127.0.0.1:5672\nloopback_users = none\n", 0o644)
+        _write(base / "rabbitmq.conf", f"listeners.tcp.default = 127.0.0.1:{RABBIT_PORT}\nloopback_users = none\n", 0o644)
         cookie = base / ".erlang.cookie"
         if not cookie.exists():
             _write(cookie, _rnd.token_hex(16), 0o400)
@@ -204,7 +205,7 @@ class Embedded:
         users = self._run(ctl + ["list_users", "-q"], "rabbitmqctl list_users", env=env)
         pw = self.secrets()["rabbit"]
         if not any(line.split()[:1] == ["egov"] for line in users.splitlines()):
-            self._run(ctl + ["add_user", "egov", pw], "rabbitmqctl add_user", env=env)
+            self._run(ctl + ["add_user", "egov"], "rabbitmqctl add_user", env=env, input=pw + "\n")
             self._run(ctl + ["set_permissions", "egov", ".*", ".*", ".*"], "rabbitmqctl set_permissions", env=env)
             changes.append("rabbitmq user egov")
         return changes
@@ -214,23 +215,16 @@ class Embedded:
 
     # ------------------------------------------------------------------ config files
     def _authtoken(self, user: str) -> str:
-        return f"""
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:{PORTS['keystone']}/v3
-auth_url = http://127.0.0.1:{PORTS['keystone']}/v3
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = {user}
-password = {self.secrets()['svc_' + user]}
-service_token_roles_required = true
-"""
+        """An API's own token validation (keystonemiddleware)."""
+        return self._svc_auth("keystone_authtoken", user,
+                              f"www_authenticate_uri = http://127.0.0.1:{PORTS['keystone']}/v3\n"
+                              "service_token_roles_required = true\n")
 
-    def _svc_auth(self, section: str, user: str) -> str:
+    def _svc_auth(self, section: str, user: str, extra: str = "") -> str:
+        """A service user's credentials in one section of a config file."""
         return f"""
 [{section}]
-auth_url = http://127.0.0.1:{PORTS['keystone']}/v3
+{extra}auth_url = http://127.0.0.1:{PORTS['keystone']}/v3
 auth_type = password
 project_domain_name = Default
 user_domain_name = Default
@@ -330,7 +324,7 @@ catalog_info = volumev3::publicURL
 realise = {self.dir}/realise.json
 registry = {st}/nova/lab-instances.json
 """ + self._authtoken("nova") + self._svc_auth("placement", "placement") + self._svc_auth("neutron", "neutron") \
-            + self._svc_auth("service_user", "nova").replace("[service_user]", "[service_user]\nsend_service_user_token = false")
+            + self._svc_auth("service_user", "nova", "send_service_user_token = false\n")
         files[e / "nova" / "api-paste.ini"] = (venv_etc / "nova" / "api-paste.ini").read_text()
         files[e / "neutron" / "neutron.conf"] = f"""[DEFAULT]
 log_file = {lg}/neutron-app.log
@@ -403,9 +397,10 @@ pidfile = {self.run}/{svc}-api.pid
             self._run([b("keystone-manage"), *cf, "credential_setup", "--keystone-user", "root",
                        "--keystone-group", "root"], "keystone credential_setup")
             url = f"http://127.0.0.1:{PORTS['keystone']}/v3"
-            self._run([b("keystone-manage"), *cf, "bootstrap", "--bootstrap-password", self.secrets()["admin"],
+            self._run([b("keystone-manage"), *cf, "bootstrap",
                        "--bootstrap-admin-url", url, "--bootstrap-internal-url", url, "--bootstrap-public-url", url,
-                       "--bootstrap-region-id", REGION], "keystone bootstrap")
+                       "--bootstrap-region-id", REGION], "keystone bootstrap",
+                      env={"OS_BOOTSTRAP_PASSWORD": self.secrets()["admin"]})
         elif svc == "glance":
             self._run([b("glance-manage"), "--config-dir", str(e / "glance"), "db_sync"], "glance db_sync")
         elif svc == "placement":
@@ -456,6 +451,7 @@ pidfile = {self.run}/{svc}-api.pid
         return [f"started {name}"]
 
     def connection(self, project: str = "admin"):
+        """A new admin connection (`up` keeps one for its own steps)."""
         import openstack
 
         return openstack.connect(auth_url=f"http://127.0.0.1:{PORTS['keystone']}/v3", username="admin",
@@ -463,34 +459,27 @@ pidfile = {self.run}/{svc}-api.pid
                                  user_domain_name="Default", project_domain_name="Default",
                                  region_name=REGION, identity_api_version="3")
 
-    def _catalog(self) -> list[str]:
+    def _catalog(self, conn) -> list[str]:
         changes: list[str] = []
-        conn = self.connection()
         idp = conn.identity
-        service_project = conn.identity.find_project("service") or idp.create_project(name="service",
-                                                                                           domain_id="default")
-        admin_role = idp.find_role("admin")
+        service_project = idp.find_project("service") or idp.create_project(name="service", domain_id="default")
+        # service users hold admin and 'service' (the role service tokens are checked for)
+        roles = [idp.find_role("admin"), idp.find_role("service") or idp.create_role(name="service")]
         for svc, stype in SERVICE_TYPES.items():
-            if svc != "keystone":
-                user = idp.find_user(svc, domain_id="default")
-                pw = self.secrets()["svc_" + svc]
-                if user is None:
-                    user = idp.create_user(name=svc, password=pw, domain_id="default")
-                    changes.append(f"keystone user {svc}")
-                idp.assign_project_role_to_user(service_project, user, admin_role)
-                if not any(True for _ in idp.services(type=stype)):
-                    changes.append(f"keystone service {svc}")
-                    service = idp.create_service(name=svc, type=stype)
-                    for iface in ("public", "internal", "admin"):
-                        idp.create_endpoint(service_id=service.id, interface=iface, region_id=REGION,
-                                            url=f"http://127.0.0.1:{PORTS[svc]}")
-        # a server's 'service' role for service tokens
-        if idp.find_role("service") is None:
-            idp.create_role(name="service")
-        for svc in SERVICE_TYPES:
-            if svc != "keystone":
-                idp.assign_project_role_to_user(service_project, idp.find_user(svc, domain_id="default"),
-                                                idp.find_role("service"))
+            if svc == "keystone":  # bootstrap made its user, service and endpoints
+                continue
+            user = idp.find_user(svc, domain_id="default")
+            if user is None:
+                user = idp.create_user(name=svc, password=self.secrets()["svc_" + svc], domain_id="default")
+                changes.append(f"keystone user {svc}")
+            for role in roles:
+                idp.assign_project_role_to_user(service_project, user, role)
+            if not any(True for _ in idp.services(type=stype)):
+                changes.append(f"keystone service {svc}")
+                service = idp.create_service(name=svc, type=stype)
+                for iface in ("public", "internal", "admin"):
+                    idp.create_endpoint(service_id=service.id, interface=iface, region_id=REGION,
+                                        url=f"http://127.0.0.1:{PORTS[svc]}")
         return changes
 
     def _clouds(self) -> list[str]:
@@ -501,21 +490,20 @@ pidfile = {self.run}/{svc}-api.pid
             "region_name": REGION, "identity_api_version": 3}}}, indent=1)
         return [f"clouds.yaml {self.clouds_yaml()}"] if _write(self.clouds_yaml(), text) else []
 
-    def _image(self) -> list[str]:
-        conn = self.connection()
+    def _image(self, conn) -> list[str]:
         changes = []
         # the lab's hosts share the machine's OS through overlays: the image is a marker, not a disk
         path = self.dir / "state" / "lab-image.raw"
-        path.write_bytes(b"egov lab host: the machine's root through an overlay\n".ljust(1024, b"\0"))
         for name in self.images:
             if conn.image.find_image(name) is None:
+                if not path.exists():
+                    path.write_bytes(b"egov lab host: the machine's root through an overlay\n".ljust(1024, b"\0"))
                 conn.image.create_image(name=name, filename=str(path), disk_format="raw", container_format="bare",
                                         visibility="public", os_distro="debian", os_version="12")
                 changes.append(f"image {name}")
         return changes
 
-    def _compute_ready(self) -> list[str]:
-        conn = self.connection()
+    def _compute_ready(self, conn) -> list[str]:
 
         def ok() -> bool:
             return any(s.binary == "nova-compute" and s.state == "up" for s in conn.compute.services())
@@ -527,9 +515,6 @@ pidfile = {self.run}/{svc}-api.pid
         return ["mapped compute host"] if "Creating host mapping" in out else []
 
     # ------------------------------------------------------------------ up / down
-    def is_up(self) -> bool:
-        return all(_alive(self._pid(f"{s}-api")) for s in PORTS) and all(_alive(self._pid(d)) for d in DAEMONS)
-
     def up(self, progress: Progress = lambda _m: None) -> list[str]:
         for tool in ("mariadbd", "mariadb-install-db"):
             if shutil.which(tool) is None:
@@ -563,21 +548,24 @@ pidfile = {self.run}/{svc}-api.pid
         for svc in PORTS:
             self._wait_api(svc)
         progress("catalog")
-        changes += self._catalog() + self._clouds()
+        changes += self._catalog(self.connection()) + self._clouds()
         progress("nova services")
         for d in DAEMONS:
             changes += self._daemon(d)
-        changes += self._image()
-        changes += self._compute_ready()
+        conn = self.connection()  # a new token: its catalog has the services just registered
+        changes += self._image(conn)
+        changes += self._compute_ready(conn)
         return changes
 
     def down(self) -> list[str]:
         changes: list[str] = []
-        pids = {n: self._pid(n) for n in [*(f"{s}-api" for s in PORTS), *DAEMONS, "mariadb"]}
+        pids = {n: self._pid(n) for n in PROCESSES}
         for name, pid in pids.items():
             if _alive(pid):
+                # uWSGI's master stops its workers itself; the others lead their own session
+                kill = os.kill if name.endswith("-api") else os.killpg
                 try:
-                    os.killpg(pid, signal.SIGTERM) if name in DAEMONS or name == "mariadb" else os.kill(pid, signal.SIGTERM)
+                    kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
                 changes.append(f"stopped {name}")
@@ -599,8 +587,7 @@ pidfile = {self.run}/{svc}-api.pid
         return changes
 
     def status(self) -> dict:
-        procs = {n: _alive(self._pid(n)) for n in
-                 [*(f"{s}-api" for s in PORTS), *DAEMONS, "mariadb", "rabbitmq-server"]}
+        procs = {n: _alive(self._pid(n)) for n in (*PROCESSES, "rabbitmq-server")}
         return {"dir": str(self.dir), "up": all(procs.values()), "processes": procs,
                 "endpoints": {s: f"http://127.0.0.1:{p}" for s, p in PORTS.items()},
                 "clouds_yaml": str(self.clouds_yaml()), "cloud": CLOUD_NAME}

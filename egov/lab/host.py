@@ -65,11 +65,14 @@ class HostSpec:
 
 
 # ----------------------------------------------------------------------------- disk
-def _write(path: Path, text: str, mode: int = 0o644) -> bool:
+def write_if_changed(path: Path, text: str, mode: int = 0o644) -> bool:
+    """Write `text` unless the file already holds it; created with `mode` (never wider first)."""
     if path.exists() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
     os.chmod(path, mode)
     return True
 
@@ -84,7 +87,7 @@ def prepare(spec: HostSpec) -> str:
     if not key.exists():
         key.parent.mkdir(parents=True, exist_ok=True)
         netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{spec.id}", "-f", str(key)])
-    _write(upper / "etc/ssh/sshd_config.d/00-egov-lab.conf", SSHD_CONF)
+    write_if_changed(upper / "etc/ssh/sshd_config.d/00-egov-lab.conf", SSHD_CONF)
     # a fresh server's root has the distribution's skeleton dotfiles, not the machine's own
     # (which may run slow shell initialisation on every SSH command)
     for dot in (".bashrc", ".profile"):
@@ -95,9 +98,9 @@ def prepare(spec: HostSpec) -> str:
     ssh_dir = upper / "root/.ssh"
     ssh_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(ssh_dir, 0o700)
-    _write(ssh_dir / "authorized_keys", spec.authorized_keys, 0o600)
-    _write(upper / "etc/hostname", spec.id + "\n")
-    _write(upper / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{spec.id}\n{spec.etc_hosts}")
+    write_if_changed(ssh_dir / "authorized_keys", spec.authorized_keys, 0o600)
+    write_if_changed(upper / "etc/hostname", spec.id + "\n")
+    write_if_changed(upper / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{spec.id}\n{spec.etc_hosts}")
     return " ".join(key.with_suffix(".pub").read_text().split()[:2])
 
 
