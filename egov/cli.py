@@ -93,13 +93,13 @@ def up(ctx: typer.Context,
         lab_up(ctx)
     elif cloud == "embedded":
         from .cloud.cli import apply_stage, cloud_up_stage
-        from .lab.cli import up_without_hosts, adopt
+        from .lab.cli import up_without_hosts
 
-        up_without_hosts(ctx)
+        up_without_hosts(ctx)  # takes in the servers that exist already
         cloud_up_stage(c)
-        # the embedded cloud has no block storage: data stays on the servers' root disks
+        # the embedded cloud has no block storage: data stays on the servers' root disks;
+        # the servers it makes are taken into the lab (host keys pinned, SSH checked) by apply
         apply_stage(c, without_volumes=True)
-        adopt(ctx)
     else:
         raise EgovError(f"--cloud {cloud}: only `embedded` is built in (for another cloud run "
                         "`egov cloud apply --cloud NAME`, then `egov build` with EGOV_TARGET=ssh)")

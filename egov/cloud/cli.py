@@ -45,7 +45,7 @@ def estate_graph(c: Ctx, *, without_volumes: bool = False) -> Graph:
         g.resources = [r for r in g.resources if r.kind not in ("volume", "volume_attachment")]
     bad = policy_violations(g)
     if bad:
-        raise sdk.CloudApiError(f"security policy: {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+        raise sdk.CloudApiError(f"security policy: {sdk.one_line(bad)}")
     return g
 
 
@@ -96,11 +96,8 @@ def apply_stage(c: Ctx, *, cloud: str | None = None, prune: bool = False, withou
                 allow_replace: bool = False, quiet: bool = False) -> list[str]:
     t0 = time.monotonic()
     plans = plan_stage(c, cloud=cloud, prune=prune, without_volumes=without_volumes)
-    # every cloud's preflight before any cloud changes
-    for name, (cl, actions) in plans.items():
-        problems = cl.preflight(actions)
-        if problems:
-            raise sdk.CloudApiError(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+    for cl, actions in plans.values():  # every cloud checked before any cloud changes
+        sdk.check(cl, actions, allow_replace=allow_replace)
     made: list[str] = []
     with c.change("cloud apply" + (" --prune" if prune else "") + (f" --cloud {cloud}" if cloud else "")) as rec:
         for name, (cl, actions) in plans.items():
@@ -117,13 +114,13 @@ def apply_stage(c: Ctx, *, cloud: str | None = None, prune: bool = False, withou
                         bar.advance(_task)
                 changes: list[str] = []
                 try:
-                    sdk.apply(cl, todo, allow_replace=allow_replace, progress=progress, done=changes)
+                    sdk.execute(cl, todo, progress=progress, done=changes)
                 finally:  # journalled even when a later change fails
                     rec.details.setdefault("clouds", []).append(name)
                     rec.changes += [f"{name}: {x}" for x in changes]
                 made += changes
-                if name == CLOUD_NAME and any(x.split()[1].startswith("server/") for x in changes
-                                              if x.split()[0] in ("create", "replace")):
+                if name == CLOUD_NAME and any(a.want and a.want.kind == "server" for a in todo
+                                              if a.op in ("create", "replace")):
                     # new servers of the embedded cloud are lab hosts with new host keys: pin them
                     from ..lab.lab import Lab
 
@@ -188,13 +185,14 @@ def destroy(ctx: typer.Context, cloud: Optional[str] = CLOUD_OPT,
     graphs = per_cloud(c, g, cloud)
     with c.change("cloud destroy" + (f" --cloud {cloud}" if cloud else "")) as rec:
         for name, (cl, obs) in _observe_all(c, graphs).items():
-            cl.graph = Graph(g.estate, [])
-            actions = sdk.plan(cl.graph, obs, prune=True)
-            actions = [a for a in actions if a.op == "delete"]
-            with err.status(f"cloud {name}: deleting {len(actions)}", spinner="dots"):
-                for a in sdk.order(actions):
-                    cl.delete(a.have)
-                    rec.changes.append(f"{name}: delete {a.key}")
+            actions = sdk.plan(Graph(g.estate, []), obs, prune=True)  # nothing wanted: every tagged thing goes
+            done: list[str] = []
+            with err.status(f"cloud {name}: deleting {len(actions)}", spinner="dots") as st:
+                try:
+                    sdk.execute(cl, actions, progress=lambda op, key: st.update(f"cloud {name}: {op} {key}"),
+                                done=done)
+                finally:
+                    rec.changes += [f"{name}: {x}" for x in done]
     out.print(f"cloud destroy: {len(rec.changes)} deleted" if rec.changes else "cloud destroy: nothing to delete")
 
 

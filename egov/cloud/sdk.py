@@ -30,8 +30,17 @@ REPLACE_FIELDS = {"subnet": {"cidr", "network"}, "port": {"network"}, "flavor": 
                   "volume_attachment": {"volume", "server"}, "keypair": {"public_key"}}
 
 
+COMPUTE_QUOTAS = ("instances", "cores", "ram")
+NETWORK_QUOTAS = ("ports", "networks", "subnets", "routers", "security_groups", "security_group_rules")
+
+
 class CloudApiError(EgovError):
     """A cloud refused, or could not be reached, or would not fit the estate."""
+
+
+def one_line(problems: list[str]) -> str:
+    """The first problem, and how many more there are."""
+    return problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
 @dataclass
@@ -170,21 +179,27 @@ class Cloud:
             put(Observed("subnet", s.name, s.id, {"network": nets.get(s.network_id), "cidr": s.cidr,
                                                   "gateway_ip": s.gateway_ip, "enable_dhcp": s.is_dhcp_enabled},
                          pname.get(s.project_id)))
-        for r in c.network.routers(tags=tag):
+        routers = {r.id: r for r in c.network.routers(tags=tag)}
+        for r in routers.values():
             put(Observed("router", r.name, r.id, {"description": r.description or ""}, pname.get(r.project_id)))
-            for p in c.network.ports(device_id=r.id, device_owner="network:router_interface"):
-                for ip in p.fixed_ips:
-                    if ip["subnet_id"] in subs:
-                        sn = subs[ip["subnet_id"]]
-                        put(Observed("router_interface", f"{r.name}:{sn}", (r.id, ip["subnet_id"]),
-                                     {"router": r.name, "subnet": sn}))
-        sgs = {}
-        for g in c.network.security_groups(tags=tag):
-            sgs[g.id] = g.name
-            rules = sorted((_rule(x) for x in c.network.security_group_rules(security_group_id=g.id)
-                            if x.direction == "ingress"), key=lambda r: (r["protocol"] or "", r["port_min"] or 0,
-                                                                         r["remote_ip_prefix"] or ""))
-            put(Observed("security_group", g.name, g.id, {"description": g.description or "", "rules": rules},
+        # one read each for all routers' interfaces and all groups' rules, not one per router or group
+        for p in (c.network.ports(device_owner="network:router_interface", device_id=list(routers))
+                  if routers else []):
+            r = routers.get(p.device_id)
+            for ip in p.fixed_ips if r else []:
+                if ip["subnet_id"] in subs:
+                    sn = subs[ip["subnet_id"]]
+                    put(Observed("router_interface", f"{r.name}:{sn}", (r.id, ip["subnet_id"]),
+                                 {"router": r.name, "subnet": sn}))
+        groups = list(c.network.security_groups(tags=tag))
+        sgs = {g.id: g.name for g in groups}
+        rules: dict[str, list[dict]] = {g.id: [] for g in groups}
+        for x in (c.network.security_group_rules(direction="ingress", security_group_id=list(rules))
+                  if groups else []):
+            if x.security_group_id in rules:
+                rules[x.security_group_id].append(_rule(x))
+        for g in groups:
+            put(Observed("security_group", g.name, g.id, {"description": g.description or "", "rules": rules[g.id]},
                          pname.get(g.project_id)))
         ports_by_device = {}
         for p in c.network.ports(tags=tag):
@@ -249,8 +264,23 @@ class Cloud:
         problems += self._quotas(creates)
         return problems
 
-    def _quotas(self, creates: list[Action]) -> list[str]:
+    def _limits(self, pid: str | None) -> dict[str, tuple[int, int]]:
+        """(limit, in use) per quota of an existing project, or the defaults a new one will get."""
         c = self.conn
+        if pid is None:
+            qc = c.compute.get_quota_set_defaults(c.current_project_id)
+            qn = c.network.get_quota_default(c.current_project_id)
+        else:
+            qc = c.compute.get_quota_set(pid, usage=True)
+            qn = c.network.get_quota(pid, details=True)
+        usage = getattr(qc, "usage", None) or {}
+
+        def pair(q, used):  # a number, or a {limit, used|in_use} record
+            return (q.get("limit", -1), q.get("used", q.get("in_use", 0))) if isinstance(q, dict) else (q, used)
+        return {**{k: pair(getattr(qc, k), usage.get(k, 0)) for k in COMPUTE_QUOTAS},
+                **{k: pair(getattr(qn, k), 0) for k in NETWORK_QUOTAS}}
+
+    def _quotas(self, creates: list[Action]) -> list[str]:
         flavors = {r.name: r.props for r in self.graph.of("flavor")}
         need: dict[str, dict[str, int]] = {}
         for a in creates:
@@ -267,30 +297,8 @@ class Cloud:
             for k, v in inc.items():
                 d[k] = d.get(k, 0) + v
         problems = []
-        admin_project = c.current_project_id
         for proj, want in need.items():
-            pid = self.project_ids.get(proj)
-            limits: dict[str, tuple[int, int]] = {}
-            if pid:
-                qc = c.compute.get_quota_set(pid, usage=True)
-                qn = c.network.get_quota(pid, details=True)
-                usage = getattr(qc, "usage", None) or {}
-                for k in ("instances", "cores", "ram"):
-                    q = getattr(qc, k)
-                    limits[k] = ((q.get("limit", -1), q.get("in_use", 0)) if isinstance(q, dict)
-                                 else (q, usage.get(k, 0)))
-                for k, attr in (("ports", "ports"), ("networks", "networks"), ("subnets", "subnets"),
-                                ("routers", "routers"), ("security_groups", "security_groups"),
-                                ("security_group_rules", "security_group_rules")):
-                    q = getattr(qn, attr)
-                    limits[k] = (q.get("limit", -1), q.get("used", 0)) if isinstance(q, dict) else (q, 0)
-            else:
-                qc = c.compute.get_quota_set_defaults(admin_project)
-                qn = c.network.get_quota_default(admin_project)
-                for k in ("instances", "cores", "ram"):
-                    limits[k] = (getattr(qc, k), 0)
-                for k in ("ports", "networks", "subnets", "routers", "security_groups", "security_group_rules"):
-                    limits[k] = (getattr(qn, k), 0)
+            limits = self._limits(self.project_ids.get(proj))
             for k, n in want.items():
                 limit, used = limits.get(k, (-1, 0))
                 if limit is not None and limit >= 0 and used + n > limit:
@@ -532,18 +540,22 @@ def summary(actions: list[Action]) -> dict[str, int]:
     return out
 
 
-def apply(cloud: Cloud, actions: list[Action], *, allow_replace: bool = False,
-          progress: Progress = lambda _k, _m: None, done: list[str] | None = None) -> list[str]:
-    """Run the planned actions; returns one line per change made. `done` (if given) grows as each
-    change is made, so a caller's journal holds what was changed even when a later one fails."""
+def check(cloud: Cloud, actions: list[Action], *, allow_replace: bool = False) -> None:
+    """Refuse, in one line, a plan that cannot be applied whole: run it for every cloud before any changes."""
+    problems = cloud.preflight(actions)  # first: what the cloud lacks outranks what the plan would replace
+    if problems:
+        raise CloudApiError(one_line(problems))
     blocked = [a for a in actions if a.op == "replace" and not allow_replace
                and not (a.have and a.have.status == "ERROR")]
     if blocked:
         raise CloudApiError(f"cloud {cloud.name!r}: {len(blocked)} resource(s) can only change by being replaced: "
                             + "; ".join(a.line() for a in blocked[:3]) + " (re-run with --allow-replace)")
-    problems = cloud.preflight(actions)
-    if problems:
-        raise CloudApiError(problems[0] + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+
+
+def execute(cloud: Cloud, actions: list[Action], *, progress: Progress = lambda _k, _m: None,
+            done: list[str] | None = None) -> list[str]:
+    """Run checked actions; returns one line per change made. `done` (if given) grows as each
+    change is made, so a caller's journal holds what was changed even when a later one fails."""
     done = [] if done is None else done
     new_servers: list[str] = []
     steps = order(actions)

@@ -65,16 +65,6 @@ def up_without_hosts(ctx: typer.Context) -> None:
     _up(ctx, hosts=False)
 
 
-def adopt(ctx: typer.Context) -> None:
-    """Pin the host keys of the hosts a cloud made and check SSH to each."""
-    c: Ctx = ctx.obj
-    with c.change("lab adopt") as rec:
-        rec.changes += _lab(ctx).adopt()
-    status = _lab(ctx).status()
-    running = sum(h["state"] == "running" for h in status["hosts"])
-    out.print(f"lab: {running}/{len(status['hosts'])} hosts running (made by the cloud), SSH verified")
-
-
 def _up(ctx: typer.Context, *, hosts: bool) -> None:
     c: Ctx = ctx.obj
     lab = _lab(ctx)
