@@ -213,7 +213,11 @@ def _install(target: Target, p: HostApp, rel: Release) -> str:
         d = f"{APPS_ROOT}/{p.app}/releases/{_rel_dir(rel)}"
         if c.run(f"test -e {d}/.installed", warn=True, hide=True, in_stream=False).ok:
             return "present"
-        tmp = f"/tmp/{rel.path.name}"
+        # uploaded into root's own directory, never a predictable name in sticky /tmp (which
+        # fs.protected_regular / protected_symlinks make fail, or unsafe, for root)
+        incoming = f"{APPS_ROOT}/{p.app}/incoming"
+        _run(c, f"install -d -m 0700 {incoming}", what="prepare upload", host=p.host)
+        tmp = f"{incoming}/{rel.path.name}"
         c.put(str(rel.path), tmp)
         _run(c, f"set -e; rm -rf {d}; mkdir -p {d}; tar -xzf {tmp} -C {d} --strip-components=1; rm -f {tmp}",
              what="unpack", host=p.host)

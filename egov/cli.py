@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 from . import journal as journal_mod
-from .clikit import Ctx, emit_json, err, out
+from .clikit import Ctx, emit_json, err, json_emitted, out
 from .errors import EgovError, EstateInvalid
 from .lab.cli import lab_app
 from .drcli import dr_app, drill_app
@@ -186,16 +186,24 @@ def journal_verify(ctx: typer.Context):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; egov's own errors become one line on stderr and an exit code."""
+    """Run the CLI; egov's own errors become one line on stderr and an exit code. With `--json`,
+    stdout always carries one document, also on failure (the error in it)."""
+    args = sys.argv[1:] if argv is None else argv
+    wants_json = "--json" in args
     try:
-        app(args=argv)
+        app(args=args)
     except EstateInvalid as bad:
         for p in bad.problems:
             err.print(str(p), markup=False, highlight=False)
         err.print(f"egov: {bad}", markup=False, highlight=False)
+        if wants_json and not json_emitted():
+            emit_json({"ok": False, "valid": False, "estate": bad.source, "error": str(bad),
+                       "problems": [p.as_dict() for p in bad.problems], "exit_code": bad.exit_code})
         sys.exit(bad.exit_code)
     except EgovError as e:
         err.print(f"egov: error: {e}", markup=False, highlight=False)
+        if wants_json and not json_emitted():
+            emit_json({"ok": False, "error": str(e), "exit_code": e.exit_code})
         sys.exit(e.exit_code)
 
 

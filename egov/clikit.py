@@ -38,5 +38,16 @@ class Ctx:
             yield rec
 
 
+_emitted = False
+
+
 def emit_json(data) -> None:
+    """Write the command's one JSON document on stdout."""
+    global _emitted
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+    _emitted = True
+
+
+def json_emitted() -> bool:
+    return _emitted

@@ -181,13 +181,55 @@ class DR:
             p = next((m for m in members if m["host"] == c["primary"]), None)
             sync = [s for s in (p or {}).get("standbys", []) if s["sync_state"] == "sync" and s["state"] == "streaming"]
             degraded = bool(st.get("degraded", {}).get(c["id"])) or not sync
-            out["clusters"].append({
+            entry = {
                 "id": c["id"], "databases": c["databases"], "primary": c["primary"],
                 "primary_site": self.site_of[c["primary"]], "members": members,
                 "split_brain": len(primaries) > 1, "degraded": degraded,
                 "rpo_zero": bool(sync) and not st.get("degraded", {}).get(c["id"]),
                 "fenced": [m for m in st["fenced"] if m in c["members"]],
-            })
+                "rejoining": st.get("rejoining", {}).get(c["id"]),
+            }
+            entry["problems"] = self._problems(entry, p)
+            entry["steady"] = not entry["problems"]
+            out["clusters"].append(entry)
+        return out
+
+    def _problems(self, c: dict, p: dict | None) -> list[str]:
+        """What keeps a cluster from its steady state, each naming the host and the way back."""
+        out = []
+        primary = c["primary"]
+        streaming = {s["name"]: s for s in (p or {}).get("standbys", []) if s["state"] == "streaming"}
+        if c["split_brain"]:
+            both = ", ".join(m["host"] for m in c["members"] if m["role"] == "primary")
+            out.append(f"split brain: {both} all run as primary; fence the one that is not {primary}")
+        if p is None or p["role"] != "primary":
+            why = "unreachable" if not (p or {}).get("reachable") else (p or {}).get("role") or "stopped"
+            out.append(f"{primary}, the recorded primary, is not running as a primary ({why}): "
+                       f"start it, or `egov dr failover --to <site>` if its site is lost")
+        rj = c.get("rejoining")
+        for m in c["members"]:
+            h = m["host"]
+            if h == primary:
+                continue
+            if rj and rj.get("host") == h:
+                out.append(f"{h}: a failback started {rj.get('since', '?')} did not finish "
+                           f"({'stopped' if not m['running'] else m['role']}, not streaming): "
+                           "finish it with `egov dr failback` (or `egov up`)")
+            elif h in c["fenced"]:
+                state = "not reachable" if not m["reachable"] else (
+                    "stopped" if not m["running"] else f"running as {m['role']}")
+                out.append(f"{h} is fenced since a failover to {primary} ({state}; neither rewound nor streaming): "
+                           "rejoin it with `egov dr failback` (switches back) or `egov dr failback --stay`")
+            elif not m["reachable"]:
+                out.append(f"{h} is not reachable (power or network): start it; it rejoins by itself")
+            elif not m["running"]:
+                out.append(f"{h} does not run PostgreSQL: start it, or `egov build --limit {h}`")
+            elif group(h) not in streaming:
+                out.append(f"{h} runs as {m['role']} but does not stream from {primary}: "
+                           f"`egov dr failback --stay --reseed` rebuilds it from {primary}")
+        if not out and c["degraded"]:
+            out.append(f"degraded: {primary} has no synchronous standby confirming commits (RPO = 0 not guaranteed): "
+                       "`egov dr guard` restores synchronous commit once a standby streams")
         return out
 
     # -- helpers ---------------------------------------------------------------------------
@@ -316,8 +358,14 @@ class DR:
         tl.step("endpoint moved", f"service endpoint -> {to_site} ({self.endpoint_address(to_site)})")
         return tl
 
-    # -- failback --------------------------------------------------------------------------
-    def failback(self, *, cluster: str | None = None, tl: Timeline | None = None, switch_back: bool = True) -> Timeline:
+    # -- failback ------------------------------------------------------------------------
+    def failback(self, *, cluster: str | None = None, tl: Timeline | None = None, switch_back: bool = True,
+                 reseed: bool = False) -> Timeline:
+        """Rejoin the old primary as a synchronous standby, then (unless told to stay) switch back.
+
+        Resumable: a failback that stopped halfway (a failed rewind, a standby that never became
+        synchronous, a failed switch back) is finished by running it again; the DR state records
+        it as `rejoining` until the old primary streams synchronously."""
         tl = tl or Timeline()
         c = self.cluster(cluster)
         cur = c["primary"]
@@ -328,32 +376,102 @@ class DR:
         m = self.member(home)
         if not m["reachable"]:
             raise DrRefused(f"{home} is not reachable: start it first (`egov lab start {home}` on the lab)")
-        if m["running"]:
-            raise DrRefused(f"{home} runs PostgreSQL as {m['role']}: expected it stopped and fenced")
-        tl.step("failback requested", f"rewind {home} into a standby of {cur}")
-        self.remote.psql(cur, "CHECKPOINT;", what="checkpoint")  # or pg_rewind may wrongly see no divergence
-        pw = secrets.load(self.state_dir, self.estate)["pg_superuser_password"]
-        # pg_rewind copies the source's configuration files too: keep this node's own and put them back
-        r = self.remote.run(home, "set -e; f=$(mktemp); keep=$(mktemp -d); chown postgres $f; chmod 600 $f; "
-                                  f"cp -p {PG_DATA}/postgresql.conf {PG_DATA}/pg_hba.conf $keep/; "
-                                  f"printf '*:*:*:postgres:%s\\n' \"$(cat)\" > $f; set +e; "
-                                  f"runuser -u postgres -- env PGPASSFILE=$f {PG_BIN}/pg_rewind -D {PG_DATA} "
-                                  f"--source-server='host={self.addr[cur]} port=5432 user=postgres dbname=postgres' "
-                                  f"2>&1; rc=$?; rm -f $f; cp -p $keep/* {PG_DATA}/; rm -rf $keep; exit $rc",
-                            input=pw, what="pg_rewind", timeout=300)
-        tl.step("rewound", r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "pg_rewind done")
-        self._make_standby(home, cur)
+        if m["role"] == "primary":
+            raise DrRefused(f"{home} runs as a primary beside {cur}: split brain; fence {home} before failing back")
+        tl.step("failback requested", f"rejoin {home} as a standby of {cur}" + (" (re-seeded)" if reseed else ""))
+        st.setdefault("rejoining", {})[c["id"]] = {"host": home, "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                  "switch_back": switch_back}
+        self.save(st)
+        if m["role"] == "standby" and self._streaming(cur, home) and not reseed:
+            tl.step("already streaming", f"{home} streams from {cur}: no rewind needed")
+        else:
+            if m["running"]:
+                self.remote.run(home, f"{PG_CTL} stop -m fast -w -t 30 >/dev/null", what=f"stop {home}", timeout=40)
+            if reseed:
+                self._reseed(home, cur, tl)
+            else:
+                self._rewind(home, cur, tl)
+            self._make_standby(home, cur)
         self._wait(f"{home} to stream from {cur}", lambda: self._streaming(cur, home), 60, 0.2)
         self._set_sync(cur, self._fresh_peer_names(c, cur))
         self._wait(f"{home} to become synchronous", lambda: self._streaming(cur, home, sync=True), 30, 0.2)
         st = self.state()
         st["fenced"] = [f for f in st["fenced"] if f != home]
         st.setdefault("degraded", {})[c["id"]] = False
+        st.get("rejoining", {}).pop(c["id"], None)
         self.save(st)
         tl.step("rejoined", f"{home} is a synchronous standby of {cur}: RPO = 0 again")
         if switch_back:
             self.switchover(self.site_of[home], cluster=c["id"], tl=tl)
         return tl
+
+    def _rewind(self, home: str, cur: str, tl: Timeline) -> None:
+        self.remote.psql(cur, "CHECKPOINT;", what="checkpoint")  # or pg_rewind may wrongly see no divergence
+        pw = secrets.load(self.state_dir, self.estate)["pg_superuser_password"]
+        # pg_rewind copies the source's configuration files too: keep this node's own (in a private
+        # root-owned directory) and put them back. The password reaches pg_rewind through its
+        # environment (read from stdin by the shell, never argv, never a file): a file that root
+        # makes in sticky /tmp and postgres then owns cannot be written by root where
+        # fs.protected_regular >= 1, which systemd sets on every Debian/Ubuntu server.
+        r = self.remote.run(home, "set -e; keep=$(mktemp -d); "
+                                  f"cp -p {PG_DATA}/postgresql.conf {PG_DATA}/pg_hba.conf $keep/; "
+                                  "IFS= read -r PGPASSWORD; export PGPASSWORD; set +e; "
+                                  f"runuser -u postgres -- {PG_BIN}/pg_rewind -D {PG_DATA} "
+                                  f"--source-server='host={self.addr[cur]} port=5432 user=postgres dbname=postgres "
+                                  f"connect_timeout=5' 2>&1; rc=$?; unset PGPASSWORD; "
+                                  f"cp -p $keep/* {PG_DATA}/; rm -rf $keep; exit $rc",
+                            input=pw + "\n", what="pg_rewind", timeout=300)
+        tl.step("rewound", r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "pg_rewind done")
+
+    def _reseed(self, home: str, cur: str, tl: Timeline) -> None:
+        """Replace the node's data with a fresh copy of the primary (pg_basebackup); the old data
+        directory is kept beside it, never deleted."""
+        aside = f"{PG_DATA}.before-reseed-{time.strftime('%Y%m%dT%H%M%S')}"
+        self.remote.psql(cur, f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                              f"WHERE slot_name = '{group(home)}' AND NOT active;", what="drop the stale slot")
+        self.remote.run(home, f"set -e; keep=$(mktemp -d); cp -p {PG_DATA}/postgresql.conf {PG_DATA}/pg_hba.conf $keep/; "
+                              f"mv {PG_DATA} {aside}; install -d -o postgres -g postgres -m 0700 {PG_DATA}; "
+                              f"PGCONNECT_TIMEOUT=5 runuser -u postgres -- {PG_BIN}/pg_basebackup -h {self.addr[cur]} -p 5432 "
+                              f"-U replicator -D {PG_DATA} -X stream "
+                              f"--checkpoint=fast; cp -p $keep/* {PG_DATA}/; rm -rf $keep",
+                        what="pg_basebackup", timeout=600)
+        tl.step("re-seeded", f"{home} copied afresh from {cur}; its old data kept in {aside}")
+
+    def pending(self) -> list[dict]:
+        """Clusters a DR action left halfway, from the DR state alone (no host is contacted):
+        each {cluster, host, kind: 'rejoining' | 'fenced', since}."""
+        st = self.state()
+        out = []
+        for c in clusters(self.estate, self.state_dir):
+            rj = st.get("rejoining", {}).get(c["id"])
+            if rj:
+                out.append({"cluster": c["id"], "host": rj["host"], "kind": "rejoining", "since": rj.get("since"),
+                            "primary": c["primary"]})
+            for f in st["fenced"]:
+                if f in c["members"] and not (rj and rj["host"] == f):
+                    out.append({"cluster": c["id"], "host": f, "kind": "fenced", "primary": c["primary"]})
+        return out
+
+    def refuse_stranded(self, pending: list[dict]) -> None:
+        """A node fenced by a failover and never rejoined stops a build, naming the command that
+        rejoins it (discarding its divergent history is the operator's decision, not a build's)."""
+        for p in pending:
+            if p["kind"] == "fenced":
+                raise DrRefused(f"{p['host']} is fenced since a failover to {p['primary']}: rejoin it first with "
+                                "`egov dr failback --stay` (or `egov dr failback` to move the primary back)")
+
+    def finish_failbacks(self, pending: list[dict], progress: Callable[[str], None] = lambda m: None) -> list[Timeline]:
+        """Finish every failback that stopped halfway: the node rejoins as a synchronous standby and
+        the primary stays where it is."""
+        done = []
+        for p in pending:
+            if p["kind"] != "rejoining":
+                continue
+            progress(f"finishing the failback of {p['host']} (started {p['since']})")
+            tl = Timeline(on_step=progress)
+            self.failback(cluster=p["cluster"], tl=tl, switch_back=False)
+            done.append(tl)
+        return done
 
     # -- guard -----------------------------------------------------------------------------
     def guard_once(self, missing_since: dict, grace: float = 2.0) -> list[str]:

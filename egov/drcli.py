@@ -65,6 +65,8 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
             role = m["role"] or ("unreachable" if not m["reachable"] else "stopped")
             t.add_row(m["host"], m["site"], role, m.get("lsn") or "-", rep, "yes" if m.get("fenced") else "")
         out.print(t)
+        for problem in c["problems"]:
+            out.print(f"[yellow]![/] {problem}", highlight=False)
     out.print(f"service endpoint: {data['endpoint']} ({data['endpoint_address']})")
     if data.get("last_drill"):
         d = data["last_drill"]
@@ -89,10 +91,14 @@ def failover(ctx: typer.Context, to: str = typer.Option(..., "--to", help="Site 
 
 
 @dr_app.command()
-def failback(ctx: typer.Context, stay: bool = typer.Option(False, "--stay", help="Rejoin as standby but do not switch back.")):
-    """Rejoin the old primary as a standby (pg_rewind), then switch back to it (planned)."""
+def failback(ctx: typer.Context, stay: bool = typer.Option(False, "--stay", help="Rejoin as standby but do not switch back."),
+             reseed: bool = typer.Option(False, "--reseed", help="Copy the node afresh from the primary (pg_basebackup) "
+                                         "instead of rewinding it; its old data directory is kept beside.")):
+    """Rejoin the old primary as a standby (pg_rewind), then switch back to it (planned). Run it again to
+    finish a failback that stopped halfway."""
     dr = _dr(ctx.obj)
-    _act(ctx.obj, "dr failback", lambda tl: dr.failback(tl=tl, switch_back=not stay))
+    name = "dr failback" + (" --stay" if stay else "") + (" --reseed" if reseed else "")
+    _act(ctx.obj, name, lambda tl: dr.failback(tl=tl, switch_back=not stay, reseed=reseed))
 
 
 @dr_app.command()
@@ -131,15 +137,23 @@ def run_(ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, 
     from .lab import Lab
 
     c: Ctx = ctx.obj
-    e = c.estate()
-    if scenario not in drill.SCENARIOS:
-        raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
-    dr = _dr(c)
-    with c.change(f"drill run {scenario}") as rec, err.status(f"drill {scenario}") as st:
-        report = drill.run(e, Lab(e, c.state_dir), dr, scenario, c.state_dir, progress=lambda m: st.update(f"drill: {m}"))
-        where = drill.save(report, c.state_dir)
-        rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")
-        rec.details |= {"drill": report["id"], "result": report["result"], "rpo_lost": report["rpo"].get("lost")}
+    try:
+        e = c.estate()
+        if scenario not in drill.SCENARIOS:
+            raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
+        dr = _dr(c)
+        with c.change(f"drill run {scenario}") as rec, err.status(f"drill {scenario}") as st:
+            report = drill.run(e, Lab(e, c.state_dir), dr, scenario, c.state_dir,
+                               progress=lambda m: st.update(f"drill: {m}"))
+            where = drill.save(report, c.state_dir)
+            rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")
+            rec.details |= {"drill": report["id"], "result": report["result"], "rpo_lost": report["rpo"].get("lost")}
+    except EgovError as refused:
+        # refused or failed before the drill started: still one document on stdout for machines
+        if as_json:
+            emit_json({"scenario": scenario, "result": "refused", "error": str(refused), "checks": [],
+                       "exit_code": refused.exit_code})
+        raise
     stt = dr.state()
     stt["last_drill"] = {"id": report["id"], "scenario": scenario, "result": report["result"],
                          "rpo_lost": report["rpo"].get("lost"), "report": str(where / "report.html")}

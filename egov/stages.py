@@ -25,6 +25,7 @@ def configure_stage(c: Ctx, *, limit: str | None = None):
 
     e = c.estate()
     target = resolve(e, c.state_dir)
+    _finish_dr(c, target)
     with c.change("build" + (f" --limit {limit}" if limit else "")) as rec, _status_line("playbooks") as st:
         res = configure(e, target, c.state_dir, limit=limit, progress=lambda task: st.update(f"playbooks: {task}"))
         rec.changes += res.changed_tasks
@@ -32,6 +33,28 @@ def configure_stage(c: Ctx, *, limit: str | None = None):
     out.print(f"playbooks: {len(res.ok)} hosts, {sum(res.ok.values())} tasks ok, {res.total_changed} changed "
               f"({res.seconds:.0f}s)")
     return res
+
+
+def _finish_dr(c: Ctx, target) -> None:
+    """A DR action left halfway (a failback that failed) is finished before the playbooks run, or
+    the build stops naming the command that repairs it; the playbooks never see a stranded cluster."""
+    from .dr import DR
+
+    dr = DR(c.estate(), target, c.state_dir)
+    pending = dr.pending()
+    if not pending:
+        return
+    dr.refuse_stranded(pending)
+    with c.change("dr failback --stay (finishing an interrupted failback before the build)") as rec, \
+            _status_line("dr") as st:
+        for tl in dr.finish_failbacks(pending, progress=lambda m: st.update(f"dr: {m}")):
+            rec.changes += [f"{s['offset_s']:.3f}s {s['step']}: {s['detail']}" for s in tl.steps]
+    for ch in rec.changes:
+        out.print(f"  {ch}", highlight=False)
+    for p in pending:
+        if p["host"] == p["cluster"]:
+            out.print(f"dr: {p['host']} is a synchronous standby again; the primary stays where it is "
+                      f"(`egov dr switchover --to {dr.site_of[p['host']]}` moves it back)", highlight=False)
 
 
 def apps_deploy_stage(c: Ctx, apps: list[str] | None = None, version: str | None = None, source: Path | None = None):

@@ -104,3 +104,20 @@ def test_net_rollback_bad_requests_are_one_clear_line(state):
 def test_net_render_unknown_device_is_one_clear_line():
     r = egov("net", "render", "nope")
     assert r.returncode == 1 and r.stderr.strip() == "egov: error: no device 'nope' in the estate's network.yaml"
+
+
+def test_json_is_one_document_also_on_failure(panyu, tmp_path):
+    """`--json` always prints exactly one document on stdout, with the error in it, and exits non-zero."""
+    panyu.edit("sites.yaml", lambda d: d["sites"][0]["hosts"][0].update(address="10.99.0.1"))
+    r = egov("--estate", panyu.path, "show", "--json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 2 and data["ok"] is False and data["valid"] is False
+    assert any(p["path"] == "sites[0].hosts[0].address" for p in data["problems"])
+    # a drill refused before it starts (here: no lab in this state dir) still gives its document
+    r = egov("drill", "run", "site-loss", "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
+    data = json.loads(r.stdout)
+    assert r.returncode != 0 and data["result"] == "refused" and data["scenario"] == "site-loss"
+    assert "lab is not up" in data["error"] and "Traceback" not in r.stderr
+    r = egov("drill", "run", "meteor-strike", "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
+    data = json.loads(r.stdout)
+    assert r.returncode == 4 and "no scenario 'meteor-strike'" in data["error"]
