@@ -16,15 +16,16 @@ import time
 from pathlib import Path
 
 from common import ROOT, egov
+
 FRESH_TARGET, AGAIN_TARGET = 180.0, 60.0
 
 
 def ping_round(state: str) -> float:
-    from egov.build import make_inventory
-    from egov.loader import load_estate
-    from egov.target import resolve
-
     import ansible_runner
+
+    from egov.core.loader import load_estate
+    from egov.hosts.build import make_inventory
+    from egov.target import resolve
 
     e = load_estate(ROOT / "estate/panyu")
     target = resolve(e, Path(state))
@@ -35,7 +36,9 @@ def ping_round(state: str) -> float:
     env = {"ANSIBLE_SSH_ARGS": " ".join(target.ssh_args() + ["-o", "ControlMaster=auto", "-o", "ControlPersist=60s"]),
            "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True"}
     os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    ansible_runner.run(private_data_dir=str(pdd), host_pattern="all", module="ping", inventory=inv, envvars=env, quiet=True)
+    ansible_runner.run(
+        private_data_dir=str(pdd), host_pattern="all", module="ping", inventory=inv, envvars=env, quiet=True
+    )
     t = time.perf_counter()
     r = ansible_runner.run(private_data_dir=str(pdd), host_pattern="all", module="ping", inventory=inv, envvars=env,
                            quiet=True)
@@ -59,7 +62,10 @@ def main() -> int:
         subprocess.run(["rm", "-rf", state])
     print(f"egov up from an empty lab (8 hosts, 4 databases seeded, 4 apps on 4 hosts, verify): {fresh:.1f} s   "
           f"target {FRESH_TARGET:.0f} s   ratio to target {fresh / FRESH_TARGET:.2f}")
-    print(f"egov up again, nothing to change: {again:.1f} s   target {AGAIN_TARGET:.0f} s   ratio to target {again / AGAIN_TARGET:.2f}")
+    print(
+        f"egov up again, nothing to change: {again:.1f} s   target {AGAIN_TARGET:.0f} s   ratio to "
+        f"target {again / AGAIN_TARGET:.2f}"
+    )
     print(f"  baseline, one Ansible module round (ping) over the same hosts: {ping:.2f} s   "
           f"second run = {again / ping:.1f} rounds, fresh run = {fresh / ping:.1f} rounds")
     ok = fresh < FRESH_TARGET and again < AGAIN_TARGET

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from common import ROOT, egov
+
 sys.path.insert(0, str(ROOT))
 
 VENV = Path("/opt/egov-bench-patroni")
@@ -106,10 +107,10 @@ def main() -> int:
         print("bench/failover_vs_patroni.py needs root")
         return 2
     install()  # before any host boots: the hosts' lower layer must not change under them
-    from egov import secrets
-    from egov.dr import DR, port_open
+    from egov.core import secrets
+    from egov.core.loader import load_estate
+    from egov.datacenters.dr import DR, port_open
     from egov.lab import CTL, Lab
-    from egov.loader import load_estate
     from egov.target import resolve
 
     state = tempfile.mkdtemp(prefix="egov-bench-dr-")
@@ -119,7 +120,9 @@ def main() -> int:
         e = load_estate(ROOT / "estate/panyu")
         lab = Lab(e, Path(state))
         target = resolve(e, Path(state))
-        dr = DR(e, target, Path(state), fencer=lambda h, reason: lab.fence(h, "/var/lib/postgresql/15/egov.fenced", reason))
+        dr = DR(
+            e, target, Path(state), fencer=lambda h, reason: lab.fence(h, "/var/lib/postgresql/15/egov.fenced", reason)
+        )
         pw = {"su": "bench-" + os.urandom(8).hex(), "rep": "bench-" + os.urandom(8).hex()}
         etcd_dir = Path(state) / "etcd"
         etcd_proc = subprocess.Popen(
@@ -128,7 +131,10 @@ def main() -> int:
              "--advertise-client-urls", "http://169.254.1.1:2379,http://169.254.2.1:2379",
              "--listen-peer-urls", "http://127.0.0.1:2380"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)
-        nodes = [("dfs-db1", "dfs_db1", "10.20.3.31", "169.254.1.1:2379"), ("lr-db1", "lr_db1", "10.21.3.31", "169.254.2.1:2379")]
+        nodes = [
+            ("dfs-db1", "dfs_db1", "10.20.3.31", "169.254.1.1:2379"),
+            ("lr-db1", "lr_db1", "10.21.3.31", "169.254.2.1:2379"),
+        ]
         for host, name, addr, etcd in nodes:
             b64 = base64.b64encode(patroni_config(name, addr, etcd, pw).encode()).decode()
             dr.remote.run(host, f"set -e; umask 077; echo {b64} | base64 -d > /etc/patroni-bench.yml; "
@@ -165,7 +171,10 @@ def main() -> int:
         for dsn in (dsn_egov, dsn_pat):
             for attempt in range(20):  # the Patroni leader may be reloading as its replica turns synchronous
                 try:
-                    pg(dsn, "CREATE TABLE IF NOT EXISTS bench_writes (ref text PRIMARY KEY, at timestamptz DEFAULT now())")
+                    pg(
+                        dsn,
+                        "CREATE TABLE IF NOT EXISTS bench_writes (ref text PRIMARY KEY, at timestamptz DEFAULT now())",
+                    )
                     break
                 except psycopg.OperationalError:
                     time.sleep(1)

@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from egov.lab import Lab
-from egov.loader import load_estate
-
 from common import ROOT, egov
+
+from egov.core.loader import load_estate
+from egov.lab import Lab
+
 UP_TARGET, CRASH_TARGET = 10.0, 2.0
 
 
@@ -74,8 +75,10 @@ def main() -> int:
     base_crash = min(bare_pidns() for _ in range(5))
     up, crash = statistics.median(ups), statistics.median(crashes_cli)
     print(f"hosts: {n} (+ {len(lab.sites)} site routers, 1 controller)")
-    print(f"egov lab up from nothing: median {up:.2f} s of {len(ups)} (min {min(ups):.2f})   target {UP_TARGET:.0f} s   "
-          f"ratio to target {up / UP_TARGET:.2f}")
+    print(
+        f"egov lab up from nothing: median {up:.2f} s of {len(ups)} (min {min(ups):.2f})   target {UP_TARGET:.0f} s   "
+        f"ratio to target {up / UP_TARGET:.2f}"
+    )
     print(f"  baseline, kernel floor (bare netns + veth via ip -batch): {base_up:.3f} s   ratio {up / base_up:.0f}x")
     print(f"egov lab up, second run (no change): median {statistics.median(reups):.2f} s")
     print(f"crash + start {host} via two CLI calls: median {crash:.2f} s   target {CRASH_TARGET:.0f} s   "

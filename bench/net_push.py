@@ -24,9 +24,9 @@ from common import ROOT, egov
 
 sys.path.insert(0, str(ROOT))
 
+from egov.core.loader import load_estate  # noqa: E402
 from egov.lab import Lab, enter_controller  # noqa: E402
-from egov.loader import load_estate  # noqa: E402
-from egov.net import fleet  # noqa: E402
+from egov.network import fleet  # noqa: E402
 
 FACTOR_TARGET, NOOP_TARGET = 2.0, 15.0
 
@@ -86,9 +86,15 @@ def nornir_push(devs: dict[str, fleet.NetDevice]) -> float:
     for d in devs.values():
         kw = netmiko_kwargs(d)
         extras = {k: v for k, v in kw.items() if k not in ("device_type", "host", "username", "password")}
-        hosts[d.id] = Host(d.id, hostname=d.conn.host, username=d.conn.username, password=kw.get("password"),
-                           platform=d.conn.platform.netmiko, data={"lines": lines(d), "show": d.conn.platform.show_running},
-                           connection_options={"netmiko": ConnectionOptions(extras=extras)})
+        hosts[d.id] = Host(
+            d.id,
+            hostname=d.conn.host,
+            username=d.conn.username,
+            password=kw.get("password"),
+            platform=d.conn.platform.netmiko,
+            data={"lines": lines(d), "show": d.conn.platform.show_running},
+            connection_options={"netmiko": ConnectionOptions(extras=extras)},
+        )
     from nornir.core.plugins.connections import ConnectionPluginRegister
     from nornir.plugins.runners import ThreadedRunner
 

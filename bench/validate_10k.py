@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from egov.scaffold import synthetic, write
+from egov.core.scaffold import synthetic, write
 
 TARGET_S = 5.0
 DEVICES = 10_000
@@ -53,8 +53,11 @@ def main() -> int:
     print(f"estate: {DEVICES} network devices (generated)")
     print(f"baseline yaml.safe_load (libyaml) of the same files: {base:.2f} s")
     print(f"egov validate: {validate:.2f} s   egov show --json: {show:.2f} s   (each best of 3, whole process)")
-    print(f"validate and summarise (egov show --json): {total:.2f} s   target {TARGET_S:.1f} s   ratio to target {total / TARGET_S:.2f}   "
-          f"ratio to baseline {total / base:.2f}x")
+    print(
+        f"validate and summarise (egov show --json): {total:.2f} s   target {TARGET_S:.1f} s   "
+        f"ratio to target {total / TARGET_S:.2f}   "
+        f"ratio to baseline {total / base:.2f}x"
+    )
     ok = total < TARGET_S
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

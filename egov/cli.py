@@ -3,6 +3,10 @@
 Every command that acts on the estate loads it through `load_estate`, so a
 broken estate stops here with every problem listed (exit 2). Operational
 errors print one line and exit non-zero; `--json` prints machine output.
+
+This module is the root: `validate`, `show`, `journal`, and the registration of
+every sub-package's own `cli.py` (lab, network as `net`, hosts' `build`/`verify`/
+`inventory`, apps, datacenters' `dr`/`drill`, cloud) and of `up` (egov/up.py).
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from . import journal as journal_mod
-from .clikit import Ctx, emit_json, err, json_emitted, out
-from .errors import EgovError, EstateInvalid
-from .lab.cli import lab_app
-from .drcli import dr_app, drill_app
-from .stages import apps_app
-from .net.cli import net_app
-from .cloud.cli import cloud_app
-from .loader import default_estate_dir
-from .summary import render, summarize
+
+from egov import up as up_mod
+from egov.apps.cli import apps_app
+from egov.clikit import Ctx, emit_json, err, json_emitted, out
+from egov.cloud.cli import cloud_app
+from egov.core import journal as journal_mod
+from egov.core import paths
+from egov.core.errors import EgovError, EstateInvalid
+from egov.core.loader import default_estate_dir
+from egov.core.summary import render, summarize
+from egov.datacenters.cli import dr_app, drill_app
+from egov.hosts import cli as hosts_cli
+from egov.lab.cli import lab_app
+from egov.network.cli import net_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="egov: build and run a district e-government estate from one source of truth.")
@@ -34,14 +42,14 @@ app.add_typer(drill_app, name="drill")
 app.add_typer(net_app, name="net")
 app.add_typer(cloud_app, name="cloud")
 
-# piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
+
 @app.callback()
 def _root(ctx: typer.Context,
           estate: Optional[Path] = typer.Option(None, "--estate", "-e", envvar="EGOV_ESTATE",
                                                 help="Estate directory (default: estate/panyu)."),
           state_dir: Optional[Path] = typer.Option(None, "--state-dir", envvar="EGOV_STATE_DIR",
                                                    help="Where the journal and state live.")):
-    ctx.obj = Ctx(estate or default_estate_dir(), journal_mod.state_dir(state_dir))
+    ctx.obj = Ctx(estate or default_estate_dir(), paths.state_dir(state_dir))
 
 
 @app.command()
@@ -74,83 +82,10 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
         render(data, out)
 
 
-@app.command()
-def up(ctx: typer.Context,
-       cloud: Optional[str] = typer.Option(None, "--cloud", help="`embedded`: the sites' servers are made by the "
-                                           "embedded OpenStack (egov cloud up + cloud apply) instead of by the lab.")):
-    """The main job, from nothing to a working estate: lab, network, playbooks, databases, apps, verify."""
-    import time
-
-    from .lab.cli import up as lab_up
-    from .net.cli import push_stage, verify_stage as net_verify_stage
-    from .stages import apps_deploy_stage, configure_stage, endpoints, verify_stage
-
-    c: Ctx = ctx.obj
-    t0 = time.monotonic()
-    e = c.estate()
-    out.print(f"[green]valid[/]: {e.meta.display_name} ({e.meta.name})")
-    if cloud is None:
-        lab_up(ctx)
-    elif cloud == "embedded":
-        from .cloud.cli import apply_stage, cloud_up_stage
-        from .lab.cli import up_without_hosts
-
-        up_without_hosts(ctx)  # takes in the servers that exist already
-        cloud_up_stage(c)
-        # the embedded cloud has no block storage: data stays on the servers' root disks;
-        # the servers it makes are taken into the lab (host keys pinned, SSH checked) by apply
-        apply_stage(c, without_volumes=True)
-    else:
-        raise EgovError(f"--cloud {cloud}: only `embedded` is built in (for another cloud run "
-                        "`egov cloud apply --cloud NAME`, then `egov build` with EGOV_TARGET=ssh)")
-    push_stage(c, quiet=True)
-    configure_stage(c)
-    apps_deploy_stage(c)
-    verify_stage(c)
-    net_verify_stage(c, wait=30, quiet=True)
-    out.print(endpoints(c))
-    out.print(f"[green]egov up done[/] in {time.monotonic() - t0:.0f}s")
-
-
-@app.command()
-def build(ctx: typer.Context, limit: Optional[str] = typer.Option(None, "--limit", help="Ansible host pattern.")):
-    """Configure every host with the playbooks (baseline, PostgreSQL, base databases, app hosts, fronts)."""
-    from .stages import configure_stage
-
-    configure_stage(ctx.obj, limit=limit)
-
-
-@app.command()
-def inventory(ctx: typer.Context, fmt: str = typer.Option("ansible", "--format", help="ansible (YAML) or json.")):
-    """Print the inventory generated from the estate (no secrets in it)."""
-    import yaml
-
-    from .build import make_inventory
-    from .target import Target
-
-    c: Ctx = ctx.obj
-    e = c.estate()
-    try:
-        from .target import resolve
-
-        t = resolve(e, c.state_dir)
-    except EgovError:
-        t = Target("lab", Path("/dev/null"), ("169.254.0.0/16",))
-    inv = make_inventory(e, t, c.state_dir)
-    if fmt == "json":
-        emit_json(inv)
-    elif fmt == "ansible":
-        sys.stdout.write(yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
-    else:
-        raise typer.BadParameter("use ansible or json", param_hint="--format")
-
-
-@app.command()
-def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
-    """Check every host with pytest-testinfra: services, replication, baseline, apps. Exit 1 on any failure."""
-    from .stages import verify_stage
-
-    verify_stage(ctx.obj, as_json=as_json)
+app.command("up")(up_mod.up_command)
+app.command()(hosts_cli.build)
+app.command()(hosts_cli.inventory)
+app.command()(hosts_cli.verify)
 
 
 @journal_app.command("show")
@@ -171,9 +106,15 @@ def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n",
         t.add_column(col, overflow="fold")
     for r in recs:
         ch = r.get("changes") or []
-        t.add_row(str(r.get("seq")), str(r.get("ts", ""))[:23], str(r.get("user")), str(r.get("command")),
-                  str(r.get("estate") or "-"), r.get("result", "?") if r.get("result") == "ok" else f"[red]{r.get('result')}[/]",
-                  f"{len(ch)}" + (f": {ch[0]}" + (" …" if len(ch) > 1 else "") if ch else ""))
+        t.add_row(
+            str(r.get("seq")),
+            str(r.get("ts", ""))[:23],
+            str(r.get("user")),
+            str(r.get("command")),
+            str(r.get("estate") or "-"),
+            r.get("result", "?") if r.get("result") == "ok" else f"[red]{r.get('result')}[/]",
+            f"{len(ch)}" + (f": {ch[0]}" + (" …" if len(ch) > 1 else "") if ch else ""),
+        )
     out.print(t)
 
 

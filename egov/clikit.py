@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import journal
-from .loader import load_estate
+from egov.core import journal
+from egov.core.loader import load_estate
 
 # piped output (files, CI logs, grep) gets wide lines instead of 80-column folding
 out = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 200)))

@@ -13,13 +13,13 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from program import declare  # noqa: E402
 
-from egov.cloud.graph import build, policy_violations  # noqa: E402
-from egov.loader import load_estate  # noqa: E402
+from egov.cloud.graph import derive, policy_violations  # noqa: E402
+from egov.core.loader import load_estate  # noqa: E402
 
 cfg = pulumi.Config("egov")
 estate = load_estate(cfg.get("estate") or Path(__file__).resolve().parent.parent / "estate" / "panyu")
 key_file = cfg.get("publicKeyFile") or os.path.expanduser("~/.ssh/id_ed25519.pub")
-graph = build(estate, Path(key_file).read_text())
+graph = derive(estate, Path(key_file).read_text())
 if bad := policy_violations(graph):
     raise SystemExit(f"security policy: {bad[0]}")
 made = declare(graph, cloud=cfg.get("cloud"))

@@ -11,10 +11,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..clikit import Ctx, emit_json, err, out
-from . import sdk
-from .embedded import CLOUD_NAME, Embedded
-from .graph import Graph, build, policy_violations
+from egov.clikit import Ctx, emit_json, err, out
+from egov.cloud import sdk
+from egov.cloud.embedded import CLOUD_NAME, Embedded
+from egov.cloud.graph import Graph, derive, policy_violations
 
 cloud_app = typer.Typer(no_args_is_help=True,
                         help="The cloud centre as code: OpenStack projects, networks, security groups, servers.")
@@ -27,7 +27,7 @@ NOVOL_OPT = typer.Option(False, "--without-volumes", help="Leave out the volumes
 
 # ----------------------------------------------------------------------------- the graph per cloud
 def estate_graph(c: Ctx, *, without_volumes: bool = False) -> Graph:
-    from ..lab.lab import Lab
+    from egov.lab.lab import Lab
 
     e = c.estate()
     if e.cloud.public_key_file:
@@ -37,10 +37,10 @@ def estate_graph(c: Ctx, *, without_volumes: bool = False) -> Graph:
         except OSError as x:
             raise sdk.CloudApiError(f"cloud.yaml: public_key_file {path}: {x.strerror}") from None
     else:
-        lab = Lab(e, c.state_dir)
+        lab = Lab.of(e, c.state_dir)
         lab._keys()  # the lab's operator key (0600, generated once)
         key = lab.key.with_suffix(".pub").read_text()
-    g = build(e, key)
+    g = derive(e, key)
     if without_volumes:
         g.resources = [r for r in g.resources if r.kind not in ("volume", "volume_attachment")]
     bad = policy_violations(g)
@@ -122,9 +122,9 @@ def apply_stage(c: Ctx, *, cloud: str | None = None, prune: bool = False, withou
                 if name == CLOUD_NAME and any(a.want and a.want.kind == "server" for a in todo
                                               if a.op in ("create", "replace")):
                     # new servers of the embedded cloud are lab hosts with new host keys: pin them
-                    from ..lab.lab import Lab
+                    from egov.lab.lab import Lab
 
-                    lab = Lab(c.estate(), c.state_dir)
+                    lab = Lab.of(c.estate(), c.state_dir)
                     if lab.is_up():
                         rec.changes += lab.adopt()
         rec.details["seconds"] = round(time.monotonic() - t0, 1)
@@ -165,11 +165,15 @@ def plan(ctx: typer.Context, cloud: Optional[str] = CLOUD_OPT,
 
 
 @cloud_app.command()
-def apply(ctx: typer.Context, cloud: Optional[str] = CLOUD_OPT,
-          prune: bool = typer.Option(False, "--prune", help="Delete what carries the estate's tag but it no longer has."),
-          allow_replace: bool = typer.Option(False, "--allow-replace",
-                                             help="Allow changes that delete and re-create (a server's flavor)."),
-          without_volumes: bool = NOVOL_OPT):
+def apply(
+    ctx: typer.Context,
+    cloud: Optional[str] = CLOUD_OPT,
+    prune: bool = typer.Option(False, "--prune", help="Delete what carries the estate's tag but it no longer has."),
+    allow_replace: bool = typer.Option(
+        False, "--allow-replace", help="Allow changes that delete and re-create (a server's flavor)."
+    ),
+    without_volumes: bool = NOVOL_OPT,
+):
     """Make each cloud match the estate: create what is missing, update drift (idempotent)."""
     apply_stage(ctx.obj, cloud=cloud, prune=prune, without_volumes=without_volumes, allow_replace=allow_replace)
 
@@ -203,11 +207,11 @@ def up(ctx: typer.Context):
 
 
 def cloud_up_stage(c: Ctx, *, quiet: bool = False) -> list[str]:
-    from ..lab.lab import Lab
+    from egov.lab.lab import Lab
 
     t0 = time.monotonic()
     e = c.estate()
-    lab = Lab(e, c.state_dir)
+    lab = Lab.of(e, c.state_dir)
     emb = Embedded(c.state_dir, realise=lab.realise_map(), images=[e.cloud.image])
     with c.change("cloud up") as rec, err.status("embedded cloud", spinner="dots") as st:
         rec.changes += emb.up(lambda m: st.update(f"embedded cloud: {m}"))

@@ -11,7 +11,7 @@ import sys
 def main() -> None:
     from nova.cmd import compute  # first: nova's own process setup
 
-    from . import novadriver
+    from egov.cloud import novadriver
 
     sys.modules["nova.virt.egov_lab"] = novadriver
     sys.argv[0] = "nova-compute"

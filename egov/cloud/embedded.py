@@ -26,8 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EgovError
-from ..lab.host import alive as _alive, write_if_changed
+from egov.core import paths
+from egov.core.errors import EgovError
+from egov.lab.host import alive as _alive
+from egov.lab.host import write_if_changed
 
 CLOUD_NAME = "egov-embedded"
 REGION = "RegionOne"
@@ -72,7 +74,7 @@ class Embedded:
     """The control plane of one state dir (one per machine: it owns the standard ports)."""
 
     def __init__(self, state_dir: Path, realise: dict | None = None, images: list[str] | None = None):
-        self.dir = Path(state_dir) / "cloud" / "embedded"
+        self.dir = paths.at(state_dir).embedded_cloud
         self.etc = self.dir / "etc"
         self.log = self.dir / "log"
         self.run = self.dir / "run"
@@ -188,7 +190,9 @@ class Embedded:
         base.mkdir(parents=True, exist_ok=True)
         (self.log / "rabbitmq").mkdir(parents=True, exist_ok=True)
         _write(base / "plugins", "[].\n", 0o644)
-        _write(base / "rabbitmq.conf", f"listeners.tcp.default = 127.0.0.1:{RABBIT_PORT}\nloopback_users = none\n", 0o644)
+        _write(
+            base / "rabbitmq.conf", f"listeners.tcp.default = 127.0.0.1:{RABBIT_PORT}\nloopback_users = none\n", 0o644
+        )
         cookie = base / ".erlang.cookie"
         if not cookie.exists():
             _write(cookie, _rnd.token_hex(16), 0o400)
@@ -279,7 +283,8 @@ connection = {self._db_url('placement')}
 [api]
 auth_strategy = keystone
 """ + self._authtoken("placement")
-        files[e / "nova" / "nova.conf"] = f"""[DEFAULT]
+        files[e / "nova" / "nova.conf"] = (
+            f"""[DEFAULT]
 state_path = {st}/nova
 instances_path = {st}/nova/instances
 transport_url = {self._transport()}
@@ -298,9 +303,9 @@ default_log_levels = amqp=WARN,amqplib=WARN,oslo.messaging=WARN,sqlalchemy=WARN,
 [api]
 auth_strategy = keystone
 [api_database]
-connection = {self._db_url('nova_api')}
+connection = {self._db_url("nova_api")}
 [database]
-connection = {self._db_url('nova')}
+connection = {self._db_url("nova")}
 [wsgi]
 api_paste_config = {e}/nova/api-paste.ini
 [oslo_concurrency]
@@ -323,8 +328,12 @@ catalog_info = volumev3::publicURL
 [egov]
 realise = {self.dir}/realise.json
 registry = {st}/nova/lab-instances.json
-""" + self._authtoken("nova") + self._svc_auth("placement", "placement") + self._svc_auth("neutron", "neutron") \
+"""
+            + self._authtoken("nova")
+            + self._svc_auth("placement", "placement")
+            + self._svc_auth("neutron", "neutron")
             + self._svc_auth("service_user", "nova", "send_service_user_token = false\n")
+        )
         files[e / "nova" / "api-paste.ini"] = (venv_etc / "nova" / "api-paste.ini").read_text()
         files[e / "neutron" / "neutron.conf"] = f"""[DEFAULT]
 log_file = {lg}/neutron-app.log

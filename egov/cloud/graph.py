@@ -1,6 +1,6 @@
 """The OpenStack layout of every site, derived from the estate: one graph, two appliers.
 
-`build(estate, public_key)` returns the resources in dependency order. The openstacksdk path
+`derive(estate, public_key)` returns the resources in dependency order. The openstacksdk path
 (`egov.cloud.sdk`) and the Pulumi program (`infra/__main__.py`) both walk this list; neither
 decides anything about the layout itself.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from ..model import Estate, HostRole, Site, SubnetPurpose
+from egov.core.model import Estate, HostRole, Site, SubnetPurpose
 
 TAG_PREFIX = "egov:"
 
@@ -113,7 +113,7 @@ def security_rules(estate: Estate, site: Site, role: HostRole) -> list[dict]:
     return sorted(rules, key=lambda r: (r["protocol"], r["port_min"] or 0, r["remote_ip_prefix"]))
 
 
-def build(estate: Estate, public_key: str) -> Graph:
+def derive(estate: Estate, public_key: str) -> Graph:
     res: list[Resource] = []
     add = res.append
     cl = estate.cloud

@@ -25,8 +25,8 @@ from nova.virt import fake
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from ..lab import host as hostmod
-from ..lab import netns
+from egov.lab import host as hostmod
+from egov.lab import netns
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EgovError
-from .graph import CHECK_ONLY, KINDS, Graph, Resource
+from egov.cloud.graph import CHECK_ONLY, KINDS, Graph, Resource
+from egov.core import paths
+from egov.core.errors import EgovError
 
 Progress = Callable[[str, str], None]
 
@@ -73,7 +74,7 @@ class Action:
 def config_files(state_dir: Path) -> list[str]:
     from openstack.config import loader
 
-    embedded = Path(state_dir) / "cloud" / "embedded" / "clouds.yaml"
+    embedded = paths.at(state_dir).embedded_cloud / "clouds.yaml"
     return ([str(embedded)] if embedded.exists() else []) + list(loader.CONFIG_FILES)
 
 
@@ -204,11 +205,22 @@ class Cloud:
         ports_by_device = {}
         for p in c.network.ports(tags=tag):
             ip = p.fixed_ips[0] if p.fixed_ips else {}
-            put(Observed("port", p.name, p.id, {
-                "network": nets.get(p.network_id), "subnet": subs.get(ip.get("subnet_id")),
-                "fixed_ip": ip.get("ip_address"), "security_groups": sorted(sgs.get(x, x) for x in p.security_group_ids),
-                "allowed_address_pairs": sorted(a["ip_address"] for a in p.allowed_address_pairs or []),
-                "description": p.description or ""}, pname.get(p.project_id)))
+            put(
+                Observed(
+                    "port",
+                    p.name,
+                    p.id,
+                    {
+                        "network": nets.get(p.network_id),
+                        "subnet": subs.get(ip.get("subnet_id")),
+                        "fixed_ip": ip.get("ip_address"),
+                        "security_groups": sorted(sgs.get(x, x) for x in p.security_group_ids),
+                        "allowed_address_pairs": sorted(a["ip_address"] for a in p.allowed_address_pairs or []),
+                        "description": p.description or "",
+                    },
+                    pname.get(p.project_id),
+                )
+            )
             if p.device_id:
                 ports_by_device.setdefault(p.device_id, []).append(p.name)
         images = {o.id: o.name for o in out.values() if o.kind == "image"}

@@ -2,9 +2,10 @@
 
 `host` realises one host (namespace, private filesystem, sshd as PID 1) and is
 callable on its own (e.g. by an OpenStack compute driver); `lab` builds the
-estate's whole topology from it; `cli` is `egov lab ...`.
+estate's whole topology from it; `network` runs the estate's network on the lab
+(routers, village switches, town clients); `cli` is `egov lab ...`.
 """
 
-from .lab import CTL, Lab, enter_controller, preflight
+from egov.lab.lab import CTL, Lab, enter_controller, preflight
 
 __all__ = ["CTL", "Lab", "enter_controller", "preflight"]

@@ -11,18 +11,18 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..clikit import Ctx, emit_json, err, out
-from .lab import CTL, Lab
+from egov.clikit import Ctx, emit_json, err, out
+from egov.lab.lab import CTL, Lab
 
 lab_app = typer.Typer(no_args_is_help=True, help="The embedded lab: both data centres as real hosts on this machine.")
 
 
 def _lab(ctx: typer.Context) -> Lab:
     c: Ctx = ctx.obj
-    return Lab(c.estate(), c.state_dir)
+    return Lab.of(c.estate(), c.state_dir)
 
 
-def _report(changes: list[str], nothing: str) -> None:
+def summarise(changes: list[str], nothing: str) -> None:
     if changes:
         out.print(f"{len(changes)} change{'s' if len(changes) != 1 else ''}: " + "; ".join(changes[:8])
                   + (f"; … (+{len(changes) - 8}, see `egov journal show`)" if len(changes) > 8 else ""),
@@ -32,7 +32,9 @@ def _report(changes: list[str], nothing: str) -> None:
 
 
 def _status_table(data: dict) -> Table:
-    t = Table(title=f"lab {'up' if data['up'] else 'down'} — {data['estate']} ({data['lab_dir']})", title_justify="left")
+    t = Table(
+        title=f"lab {'up' if data['up'] else 'down'} — {data['estate']} ({data['lab_dir']})", title_justify="left"
+    )
     for col in ("host", "site", "address", "state", "uptime", "pid"):
         t.add_column(col)
     for h in data["hosts"]:
@@ -57,17 +59,13 @@ def _status_table(data: dict) -> Table:
 @lab_app.command()
 def up(ctx: typer.Context):
     """Create every host of every site (idempotent; repairs a half-made lab)."""
-    _up(ctx, hosts=True)
+    up_stage(ctx.obj)
 
 
-def up_without_hosts(ctx: typer.Context) -> None:
-    """The lab's network, routers and bridges only: a cloud makes the sites' hosts."""
-    _up(ctx, hosts=False)
-
-
-def _up(ctx: typer.Context, *, hosts: bool) -> None:
-    c: Ctx = ctx.obj
-    lab = _lab(ctx)
+def up_stage(c: Ctx, *, hosts: bool = True) -> None:
+    """`egov lab up` (also the first stage of `egov up`). With `hosts=False` only the lab's network,
+    routers and bridges: a cloud makes the sites' hosts."""
+    lab = Lab.of(c.estate(), c.state_dir)
     t0 = time.monotonic()
     with c.change("lab up") as rec, Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                                              TimeElapsedColumn(), console=err, transient=True) as bar:
@@ -82,21 +80,16 @@ def _up(ctx: typer.Context, *, hosts: bool) -> None:
         rec.changes += lab.up(progress, hosts=hosts)
         rec.details["seconds"] = round(time.monotonic() - t0, 2)
     if not hosts:
-        _report(rec.changes, "lab network is up; nothing changed")
+        summarise(rec.changes, "lab network is up; nothing changed")
         return
     status = lab.status()
     running = sum(h["state"] == "running" for h in status["hosts"])
-    _report(rec.changes, "lab is up; nothing changed")
+    summarise(rec.changes, "lab is up; nothing changed")
     out.print(f"lab up: {running}/{len(status['hosts'])} hosts running, SSH verified ({time.monotonic() - t0:.1f}s)")
 
 
-@lab_app.command()
-def down(ctx: typer.Context, keep_disks: bool = typer.Option(False, "--keep-disks", help="Keep the hosts' disks.")):
-    """Remove every namespace, mount and process the lab made (and its disks unless --keep-disks)."""
-    c: Ctx = ctx.obj
-    with c.change("lab down") as rec:
-        rec.changes += _lab(ctx).down(keep_disks=keep_disks)
-    _report(rec.changes, "lab was not up; nothing to remove")
+# `egov lab down` is defined in egov/up.py: it takes down what runs on the lab (the embedded
+# cloud) before the lab itself, and the lab depends on nothing that runs on it.
 
 
 @lab_app.command()
@@ -114,7 +107,7 @@ def _simple(ctx: typer.Context, verb: str, *args: str) -> None:
     lab = _lab(ctx)
     with c.change(f"lab {verb} {' '.join(args)}") as rec:
         rec.changes += getattr(lab, verb)(*args)
-    _report(rec.changes, f"nothing to {verb}: already in that state")
+    summarise(rec.changes, f"nothing to {verb}: already in that state")
 
 
 @lab_app.command()

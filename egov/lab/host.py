@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import netns
-from .netns import LabError
+from egov.lab import netns
+from egov.lab.netns import LabError
 
 HOSTINIT = Path(__file__).with_name("hostinit.sh")
 OVERLAY_DIRS = ("etc", "usr", "var", "root", "home", "opt", "srv")

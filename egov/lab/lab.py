@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..model import Estate
-from . import host as hostmod
-from . import netns
-from .host import HostSpec, Nic
-from .netns import LabError
+from egov.core import paths
+from egov.core.model import Estate
+from egov.lab import host as hostmod
+from egov.lab import netns
+from egov.lab.host import HostSpec, Nic
+from egov.lab.netns import LabError
 
 PREFIX = "egov-"
 CTL = "egov-ctl"
@@ -93,17 +94,29 @@ def preflight() -> None:
 
 
 class Lab:
+    """The estate's lab. Commands get it from `Lab.of(...)` (one per estate and state dir in a
+    process; `egov.target` hands it to everything that reaches the estate)."""
+
+    _made: dict[tuple[str, str], "Lab"] = {}
+
+    @classmethod
+    def of(cls, estate: Estate, state_dir: Path) -> "Lab":
+        key = (estate.source, str(Path(state_dir).resolve()))
+        if key not in cls._made:
+            cls._made[key] = cls(estate, state_dir)
+        return cls._made[key]
+
     def __init__(self, estate: Estate, state_dir: Path):
         self.estate = estate
         self.state_dir = Path(state_dir)
-        self.dir = self.state_dir / "lab"
+        self.dir = paths.at(self.state_dir).lab
         self.ssh_dir = self.dir / "ssh"
         self.key = self.ssh_dir / "id_ed25519"
         self.known_hosts = self.ssh_dir / "known_hosts"
         self.ssh_config = self.ssh_dir / "config"
         self.statefile = self.dir / "lab.json"
         self.sites, self.wan, self.hosts, self.host_site = self._plan()
-        from .network import LabNetwork
+        from egov.lab.network import LabNetwork
 
         self.network = LabNetwork(estate, self.dir, CTL, PREFIX, {s.id: s.router for s in self.sites})
 
@@ -267,7 +280,7 @@ class Lab:
 
     def net_credentials(self) -> tuple[str, str]:
         """The network devices' login (generated into the estate's secrets file, 0600)."""
-        from .. import secrets
+        from egov.core import secrets
 
         s = secrets.load(self.state_dir, self.estate)
         return s["net_username"], s["net_password"]
@@ -391,7 +404,9 @@ class Lab:
         """argv that runs `command` on a lab host over SSH, from inside the controller namespace."""
         return ["ip", "netns", "exec", CTL, "ssh", "-F", str(self.ssh_config), host_id, *command]
 
-    def ssh(self, host_id: str, command: str, *, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
+    def ssh(
+        self, host_id: str, command: str, *, timeout: float = 30, check: bool = True
+    ) -> subprocess.CompletedProcess:
         if host_id not in self.hosts:
             raise LabError(f"no host {host_id!r} in the estate")
         r = subprocess.run(self.ssh_argv(host_id, command), capture_output=True, text=True, timeout=timeout)
@@ -412,19 +427,13 @@ class Lab:
                     raise LabError(f"{hid}: SSH login check failed: {(r.stderr or r.stdout).strip() or 'wrong host'}")
 
     # ------------------------------------------------------------------ down
-    def down(self, *, keep_disks: bool = False) -> list[str]:
+    def down(self, *, keep_disks: bool = False, first: Callable[[], list[str]] | None = None) -> list[str]:
+        """Remove everything the lab made. `first` stops what runs on the lab's hosts before they go
+        (the embedded cloud's control plane: `egov lab down` passes it, see egov/up.py); the lab
+        itself knows nothing of what runs on it."""
         preflight()
         self._owner_check()  # never sweep away a lab another state dir owns
-        changes = []
-        # the embedded cloud's servers are this lab's hosts: its control plane goes with them
-        from ..cloud.embedded import Embedded
-
-        cloud = Embedded(self.state_dir)
-        if cloud.dir.exists():
-            changes += cloud.down()
-            if not keep_disks:
-                shutil.rmtree(cloud.dir)
-                changes.append(f"removed {cloud.dir}")
+        changes = first() if first is not None else []
         for spec in self.hosts.values():
             if hostmod.crash(spec):
                 changes.append(f"stopped {spec.id}")
@@ -470,8 +479,10 @@ class Lab:
                 "pid": info["init_pid"] if info else None,
                 "uptime_s": round(hostmod.uptime(info), 1) if info else None,
             })
-        links = [{"a": w.a, "b": w.b, "state": ("cut" if tuple(sorted((w.a, w.b))) in cut else "up") if st else "absent"}
-                 for w in self.wan]
+        links = [
+            {"a": w.a, "b": w.b, "state": ("cut" if tuple(sorted((w.a, w.b))) in cut else "up") if st else "absent"}
+            for w in self.wan
+        ]
         return {"up": bool(st) and netns.netns_exists(CTL), "lab_dir": str(self.dir), "estate": self.estate.meta.name,
                 "controller": CTL, "hosts": hosts, "links": links,
                 "network": self.network.status() if st else None}

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ..errors import EgovError
+from egov.core.errors import EgovError
 
 NETNS_DIR = Path("/run/netns")
 CLONE_NEWNET = 0x40000000
@@ -20,7 +20,9 @@ class LabError(EgovError):
     pass
 
 
-def run(argv: list[str], *, check: bool = True, input: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str], *, check: bool = True, input: str | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess:
     r = subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout)
     if check and r.returncode != 0:
         msg = (r.stderr or r.stdout).strip().splitlines()

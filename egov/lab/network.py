@@ -35,10 +35,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import DeviceRole, Estate, SubnetPurpose
-from . import netns
-from .host import _reap, alive as _alive
-from .netns import LabError
+from egov.core.model import DeviceRole, Estate, SubnetPurpose
+from egov.lab import netns
+from egov.lab.host import _reap
+from egov.lab.host import alive as _alive
+from egov.lab.netns import LabError
 
 FRR_DIR = Path("/usr/lib/frr")
 FRR_DAEMONS = ("zebra", "staticd", "ospfd")
@@ -102,7 +103,7 @@ class LabNetwork:
 
     # ------------------------------------------------------------------ plan
     def _plan(self):
-        from ..net import topology
+        from egov.core import topology
 
         net = self.estate.network
         routers = [RouterPlan(d.id, f"{self.prefix}n-{d.id}", str(d.mgmt_ip))
@@ -142,7 +143,9 @@ class LabNetwork:
         try:
             pwd.getpwnam("frr")
         except KeyError:
-            raise LabError("the `frr` user does not exist (FRR package not installed): run scripts/install-deps") from None
+            raise LabError(
+                "the `frr` user does not exist (FRR package not installed): run scripts/install-deps"
+            ) from None
         try:
             import fake_switches  # noqa: F401
         except ImportError:
@@ -209,7 +212,7 @@ class LabNetwork:
         return changes
 
     def _site_routes(self) -> list[str]:
-        from ..net import topology
+        from egov.core import topology
 
         pool = topology._transit_pool(self.estate)
         changes = []
@@ -331,7 +334,9 @@ class LabNetwork:
             if pid is not None and not changed:
                 continue
             _kill(pid)
-            netns.run(["ip", "netns", "exec", self.ctl, "/usr/sbin/sshd", "-f", str(cfg), "-E", str(self.dir / "sshd.log")])
+            netns.run(
+                ["ip", "netns", "exec", self.ctl, "/usr/sbin/sshd", "-f", str(cfg), "-E", str(self.dir / "sshd.log")]
+            )
             end = time.monotonic() + 10
             while _pid(pidfile) is None:
                 if time.monotonic() > end:
@@ -361,8 +366,13 @@ class LabNetwork:
         import sys
 
         log = open(self.dir / "switches.log", "ab")
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ctl, sys.executable, "-m", "egov.lab.switches", str(spec_path)],
-                                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ctl, sys.executable, "-m", "egov.lab.switches", str(spec_path)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         line = proc.stdout.readline().decode().strip() if proc.stdout else ""
         if not line.startswith("ready"):
@@ -426,8 +436,14 @@ class LabNetwork:
         for r in self.routers:
             d = self.router_dir(r.id)
             alive = [x for x in FRR_DAEMONS if _pid(d / f"{x}.pid") is not None]
-            routers.append({"id": r.id, "mgmt_ip": r.mgmt_ip, "netns": r.netns,
-                            "state": "running" if len(alive) == len(FRR_DAEMONS) else ("partial" if alive else "stopped")})
+            routers.append(
+                {
+                    "id": r.id,
+                    "mgmt_ip": r.mgmt_ip,
+                    "netns": r.netns,
+                    "state": "running" if len(alive) == len(FRR_DAEMONS) else ("partial" if alive else "stopped"),
+                }
+            )
         return {"routers": routers, "switches": {"count": len(self.villages),
                                                   "state": "running" if _pid(self.dir / "switches.pid") else "stopped"},
                 "clients": {t: c[1] for t, c in self.clients.items()},

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from egov.core.loader import load_estate
 from egov.lab import Lab
 from egov.lab.netns import netns_list
-from egov.loader import load_estate
-
-from ..conftest import PANYU, ROOT
+from tests.conftest import PANYU, ROOT
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (CI runs as root)")
 

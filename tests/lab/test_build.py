@@ -8,11 +8,10 @@ import shutil
 import pytest
 import yaml
 
-from egov import secrets
-from egov.loader import load_estate
-
-from ..conftest import PANYU, ROOT
-from .conftest import needs_root, ssh
+from egov.core import secrets
+from egov.core.loader import load_estate
+from tests.conftest import PANYU, ROOT
+from tests.lab.conftest import needs_root, ssh
 
 pytestmark = [pytest.mark.lab, needs_root]
 
@@ -60,7 +59,11 @@ def test_a_write_through_the_front_is_on_the_standby(built):
     r = ssh(lab, "lr-lb1", f"curl -s -m 5 -XPOST http://10.20.1.10:8102/tickets -d '{body}'")
     ticket = json.loads(r.stdout)
     assert ticket["ticket_no"].startswith("12345-")
-    r = ssh(lab, "lr-db1", f"{PSQL} -d app_hotline_12345 -c \"select content from tickets where client_ref='pytest-front-1'\"")
+    r = ssh(
+        lab,
+        "lr-db1",
+        f"{PSQL} -d app_hotline_12345 -c \"select content from tickets where client_ref='pytest-front-1'\"",
+    )
     assert r.stdout.strip() == "增设公交站"  # synchronous: acknowledged means on the standby too
 
 
@@ -125,7 +128,11 @@ def test_failed_migration_leaves_the_schema_and_the_release_as_they_were(built, 
     src = _broken_source(tmp_path, add_bad_migration)
     r = run("apps", "deploy", "hotline-12345", "--version", "3.0.0", "--source", src, check=False)
     assert r.returncode == 1
-    assert "schema migration failed" in r.stderr and "002_bad.sql" in r.stderr and "previous release keeps serving" in r.stderr
+    assert (
+        "schema migration failed" in r.stderr
+        and "002_bad.sql" in r.stderr
+        and "previous release keeps serving" in r.stderr
+    )
     q = ssh(lab, "dfs-db1", f"{PSQL} -d app_hotline_12345 -c \"select to_regclass('callbacks') is null, "
                             "(select count(*) from schema_migrations)\"")
     assert q.stdout.strip() == "t|1"
@@ -150,7 +157,11 @@ def test_unreachable_host_is_named(built):
 
 def test_database_that_will_not_start_fails_its_task_by_name(built):
     run, lab, _ = built
-    ssh(lab, "lr-db1", "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/egov stop -m fast")
+    ssh(
+        lab,
+        "lr-db1",
+        "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/egov stop -m fast",
+    )
     ssh(lab, "lr-db1", "echo \"shared_buffers = 'plenty'\" >> /var/lib/postgresql/15/egov/postgresql.auto.conf")
     try:
         r = run("build", "--limit", "db", check=False)

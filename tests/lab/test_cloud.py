@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from egov.cloud.embedded import Embedded
-
-from ..conftest import PANYU
-from .conftest import EgovRunner, needs_root, ssh
+from tests.conftest import PANYU
+from tests.lab.conftest import EgovRunner, needs_root, ssh
 
 pytestmark = [pytest.mark.lab, needs_root]
 

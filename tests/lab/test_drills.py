@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from egov.journal import Journal
-
-from .conftest import needs_root
+from egov.core.journal import Journal
+from tests.lab.conftest import needs_root
 
 pytestmark = [pytest.mark.lab, needs_root]
 
@@ -102,7 +101,12 @@ def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scen
     steps = [s["step"] for s in report["timeline"]]
     assert "drill start" in steps and "load stopped" in steps
     html = (lab_state / "drills" / report["id"] / "report.html").read_text(encoding="utf-8")
-    assert "<svg" in html and "GB/T 20988" in html and report["estate"]["digest"] in html and "http" not in html.split("<body>")[1].split("xmlns")[0]
+    assert (
+        "<svg" in html
+        and "GB/T 20988" in html
+        and report["estate"]["digest"] in html
+        and "http" not in html.split("<body>")[1].split("xmlns")[0]
+    )
     m = report["measurements"]
     if scenario == "site-loss":
         assert m["split_brain"] is False and "fenced" in steps and "rewound" in steps

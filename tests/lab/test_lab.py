@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from egov.journal import Journal
+from egov.core.journal import Journal
 from egov.lab import CTL
 from egov.lab.netns import netns_exists, netns_list
-
-from ..conftest import CONGHUA
-from .conftest import EgovRunner, needs_root, reaches, ssh
+from tests.conftest import CONGHUA
+from tests.lab.conftest import EgovRunner, needs_root, reaches, ssh
 
 pytestmark = [pytest.mark.lab, needs_root]
 
@@ -43,9 +42,27 @@ def test_ssh_uses_recorded_host_keys_and_key_only_auth(egov_lab):
         assert (f.stat().st_mode & 0o777) == 0o600, f
     # a wrong known_hosts is refused (no disabled host-key checking anywhere)
     bogus = lab.ssh_dir / "bogus_known_hosts"
-    bogus.write_text(kh.replace("dfs-db1,", "dfs-xx,").split("\n")[0].replace(addr(lab, "dfs-lb1"), addr(lab, "dfs-db1")) + "\n")
-    r = subprocess.run(["ip", "netns", "exec", CTL, "ssh", "-F", str(lab.ssh_config), "-o", f"UserKnownHostsFile={bogus}",
-                        "dfs-db1", "true"], capture_output=True, text=True, timeout=30)
+    bogus.write_text(
+        kh.replace("dfs-db1,", "dfs-xx,").split("\n")[0].replace(addr(lab, "dfs-lb1"), addr(lab, "dfs-db1")) + "\n"
+    )
+    r = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            CTL,
+            "ssh",
+            "-F",
+            str(lab.ssh_config),
+            "-o",
+            f"UserKnownHostsFile={bogus}",
+            "dfs-db1",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode != 0 and "host key" in r.stderr.lower()
     # password authentication is off in sshd
     r = ssh(lab, "dfs-db1", "sshd -T 2>/dev/null | grep -E '^(passwordauthentication|permitrootlogin) '")
@@ -61,8 +78,13 @@ def test_hosts_are_isolated_from_each_other_and_the_machine(egov_lab, lab_state)
     assert not Path(marker).exists() and not Path("/var/lib/egov-iso").exists()
     # processes: each host sees only its own (its own PID namespace)
     ps = ssh(lab, "dfs-app2", "ps -e -o pid=,comm=").stdout.split("\n")
-    assert any(l.split() == ["1", "sshd"] for l in ps) and not any("pytest" in l for l in ps)
-    assert ssh(lab, "dfs-app2", f"test -e /proc/{os.getpid()}/cmdline && grep -q pytest /proc/{os.getpid()}/cmdline").returncode != 0
+    assert any(ln.split() == ["1", "sshd"] for ln in ps) and not any("pytest" in ln for ln in ps)
+    assert (
+        ssh(
+            lab, "dfs-app2", f"test -e /proc/{os.getpid()}/cmdline && grep -q pytest /proc/{os.getpid()}/cmdline"
+        ).returncode
+        != 0
+    )
     # the lab's disks and keys are hidden from the hosts even though they sit under /var/lib
     assert ssh(lab, "dfs-app1", f"ls -A {lab_state}").stdout.strip() == ""
     # and nothing in the lab has a route out: no default route in the controller or the site routers
@@ -79,7 +101,12 @@ def test_second_up_changes_nothing(egov_lab):
 
 def test_crash_kills_everything_and_start_keeps_the_disk(egov_lab):
     run, lab = egov_lab
-    assert ssh(lab, "lr-app1", "echo kept > /root/survives-crash; (sleep 600 </dev/null >/dev/null 2>&1 &) ; sync").returncode == 0
+    assert (
+        ssh(
+            lab, "lr-app1", "echo kept > /root/survives-crash; (sleep 600 </dev/null >/dev/null 2>&1 &) ; sync"
+        ).returncode
+        == 0
+    )
     netns_pids = lambda: [p for p in os.listdir("/proc") if p.isdigit() and _in_netns(p, lab.hosts["lr-app1"].netns)]
     assert netns_pids(), "host processes should be visible from the machine"
     r = run("lab", "crash", "lr-app1")
@@ -187,7 +214,10 @@ def test_not_root_is_refused_with_nothing_made():
     r = EgovRunner(state)("lab", "up", check=False, user_cmd=["setpriv", "--reuid=65534", "--regid=65534",
                                                               "--clear-groups", "--"], env={"HOME": str(state)})
     assert r.returncode == 1, r.stderr
-    assert r.stderr.strip() == "egov: error: the lab needs root: it creates network namespaces, mounts and links (run it with sudo)"
+    assert (
+        r.stderr.strip()
+        == "egov: error: the lab needs root: it creates network namespaces, mounts and links (run it with sudo)"
+    )
     assert netns_list("egov-") == before
     assert not (state / "lab").exists()
     (rec,) = Journal(state).records()  # the refused attempt is on record

@@ -15,14 +15,13 @@ import time
 import pytest
 import yaml
 
-from egov import secrets
-from egov.journal import Journal
+from egov.core import secrets
+from egov.core.journal import Journal
+from egov.core.loader import load_estate
 from egov.lab import CTL
 from egov.lab.netns import ip
-from egov.loader import load_estate
-
-from ..conftest import PANYU
-from .conftest import EgovRunner, needs_root
+from tests.conftest import PANYU, ROOT
+from tests.lab.conftest import EgovRunner, needs_root
 
 pytestmark = [pytest.mark.lab, needs_root]
 
@@ -44,7 +43,7 @@ def _plan(run, *args):
     return _json(run("net", "plan", "--json", *args))
 
 
-TEMPLATES = PANYU.parent.parent / "egov" / "net" / "templates"
+TEMPLATES = ROOT / "network" / "templates"
 
 
 def _override(tmp_path, template: str, anchor: str, replacement: str):
@@ -138,7 +137,11 @@ def test_command_rejected_halfway_restores_that_device_only(net, tmp_path):
     # shatou-v002 is exactly as before the push; the stock estate sees only the accepted change
     after = {p["device"]: p for p in _plan(run, "--limit", "shatou")["plans"]}
     assert [k for k, p in after.items() if p["changed"]] == ["shatou-v003"]
-    assert after["shatou-v003"]["commands"] == ["interface GigabitEthernet0/1", "  description uplink shatou-agg", "  exit"]
+    assert after["shatou-v003"]["commands"] == [
+        "interface GigabitEthernet0/1",
+        "  description uplink shatou-agg",
+        "  exit",
+    ]
     run("net", "push", "--limit", "shatou-v003")  # back to the estate
     assert _plan(run, "--limit", "shatou")["changed"] == 0
 
@@ -147,8 +150,12 @@ def test_failed_post_check_restores_the_device(net, tmp_path):
     run, _ = net
     # the emulated 2960 accepts `ip default-gateway` but never shows it: the change cannot converge
     last = "ip route 0.0.0.0 0.0.0.0 {{ i.mgmt_gateway }}\n"
-    est = _override(tmp_path, "cisco_ios/village_access.j2", last,
-                    last + '{% if i.device.id == "dashi-v001" %}\nip default-gateway {{ i.mgmt_gateway }}\n{% endif %}\n')
+    est = _override(
+        tmp_path,
+        "cisco_ios/village_access.j2",
+        last,
+        last + '{% if i.device.id == "dashi-v001" %}\nip default-gateway {{ i.mgmt_gateway }}\n{% endif %}\n',
+    )
     r = EgovRunner(run.state, est)("net", "push", "--limit", "dashi-v001", "--json", check=False)
     assert r.returncode == 1 and "post-check failed" in r.stderr and "dashi-v001" in r.stderr
     (d,) = [x for x in _json(r)["devices"] if x["device"] == "dashi-v001"]
@@ -225,7 +232,10 @@ def test_backup_rollback_and_diff(net, lab_state):
     nancun = next(t for t in load_estate(PANYU).network.towns if t.id == "nancun")
     assert all(d["ok"] for d in b["devices"]) and len(b["devices"]) == 1 + len(nancun.villages)
     run("net", "rollback", "nancun-v001", "nancun-agg", "--to", first["id"])
-    assert {p["device"] for p in _plan(run, "--limit", "nancun")["plans"] if p["changed"]} == {"nancun-v001", "nancun-agg"}
+    assert {p["device"] for p in _plan(run, "--limit", "nancun")["plans"] if p["changed"]} == {
+        "nancun-v001",
+        "nancun-agg",
+    }
     d = _json(run("net", "diff", "nancun-v001", "--json"))["differs"]["nancun-v001"]
     assert "+interface Vlan10" in d and "+ ip address 10.30.11.10 255.255.255.0" in d
     run("net", "rollback", "--all", "--to", b["backup"])  # back to the estate, from the fresh backup

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from egov.lab.netns import netns_list
-
-from .conftest import needs_root
+from tests.lab.conftest import needs_root
 
 pytestmark = [pytest.mark.lab, needs_root]
 

@@ -5,9 +5,8 @@ import os
 import subprocess
 import sys
 
-from egov.journal import Journal
-
-from ..conftest import CONGHUA, ROOT
+from egov.core.journal import Journal
+from tests.conftest import CONGHUA, ROOT
 
 
 def egov(*args, env=None):
@@ -30,8 +29,11 @@ def test_validate_broken_estate_lists_problems_and_exits_2(panyu):
     r = egov("--estate", panyu.path, "validate")
     assert r.returncode == 2
     err = r.stderr.strip().splitlines()
-    assert any(l.startswith("network.yaml:") and "towns[3].villages[2].vlans[0]" in l and "not in the VLAN catalog" in l for l in err)
-    assert any(l.startswith("apps.yaml:") and "unknown database 'census'" in l for l in err)
+    assert any(
+        ln.startswith("network.yaml:") and "towns[3].villages[2].vlans[0]" in ln and "not in the VLAN catalog" in ln
+        for ln in err
+    )
+    assert any(ln.startswith("apps.yaml:") and "unknown database 'census'" in ln for ln in err)
     assert err[-1].endswith("is invalid: 2 problems")
     r = egov("--estate", panyu.path, "validate", "--json")
     data = json.loads(r.stdout)
@@ -90,7 +92,7 @@ def test_net_rollback_bad_requests_are_one_clear_line(state):
     assert r.returncode == 1 and r.stderr.strip() == "egov: error: name the devices to roll back, or --all"
     r = egov("net", "rollback", "shiqiao-v001", "--to", "latest", env=real)
     assert r.returncode == 1 and r.stderr.strip().startswith("egov: error: no backups yet in ")
-    from egov.net.backups import BackupStore
+    from egov.network.backups import BackupStore
 
     bs = BackupStore(state, "panyu").new("test")
     bs.write("shiqiao-v001", "cisco_ios", "hostname shiqiao-v001\n")

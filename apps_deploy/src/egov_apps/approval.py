@@ -61,9 +61,11 @@ def joint(req):
         jid, at = cur.fetchone()
         apps = []
         for i in items:
-            cur.execute("""INSERT INTO applications (joint_id, item_code, department, applicant_type, applicant_id, due_at)
+            cur.execute(
+                """INSERT INTO applications (joint_id, item_code, department, applicant_type, applicant_id, due_at)
                            VALUES (%s, %s, %s, 'entity', %s, %s) RETURNING id""",
-                        (jid, i["code"], i["department"], uscc, at + timedelta(days=i["deadline_days"])))
+                (jid, i["code"], i["department"], uscc, at + timedelta(days=i["deadline_days"])),
+            )
             apps.append({"id": cur.fetchone()[0], "item_code": i["code"], "department": i["department"]})
     return 201, {"joint_id": jid, "submitted_at": at, "applications": apps}
 

@@ -37,13 +37,22 @@ def items() -> list[dict]:
                 return out
             n += 1
             fee = "不收费" if n % 4 else f"{(n % 9 + 1) * 10} 元"
-            out.append({
-                "code": f"440113-{n:04d}", "name": name + variant, "department": dept,
-                "deadline_days": max(1, days - (2 if variant else 0)), "fee": fee,
-                "conditions": [f"申请人为{'自然人' if n % 2 else '法人或其他组织'}", "材料齐全、符合法定形式"],
-                "materials": ["申请表", "身份证明" if n % 2 else "统一社会信用代码证明", *(["授权委托书（委托办理时）"] if n % 3 == 0 else [])],
-                "steps": STEPS,
-            })
+            out.append(
+                {
+                    "code": f"440113-{n:04d}",
+                    "name": name + variant,
+                    "department": dept,
+                    "deadline_days": max(1, days - (2 if variant else 0)),
+                    "fee": fee,
+                    "conditions": [f"申请人为{'自然人' if n % 2 else '法人或其他组织'}", "材料齐全、符合法定形式"],
+                    "materials": [
+                        "申请表",
+                        "身份证明" if n % 2 else "统一社会信用代码证明",
+                        *(["授权委托书（委托办理时）"] if n % 3 == 0 else []),
+                    ],
+                    "steps": STEPS,
+                }
+            )
     return out
 
 

@@ -20,7 +20,10 @@ HERE = Path(__file__).resolve().parent / "migrations"
 
 
 def pending(cur, app_id: str) -> list[Path]:
-    cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
     cur.execute("SELECT version FROM schema_migrations")
     done = {r[0] for r in cur.fetchall()}
     files = sorted(p for p in (HERE / app_id).iterdir() if p.suffix in (".sql", ".py") and not p.name.startswith("_"))

@@ -34,7 +34,11 @@ def scan(req):
 
 @app.route("GET", "/flags")
 def flags(req):
-    return {"by_department": query("APP", "SELECT department, count(*) AS flagged FROM flags GROUP BY department ORDER BY 2 DESC")}
+    return {
+        "by_department": query(
+            "APP", "SELECT department, count(*) AS flagged FROM flags GROUP BY department ORDER BY 2 DESC"
+        )
+    }
 
 
 @app.route("GET", r"/indicators/(?P<town>[a-z0-9-]+)")

@@ -48,7 +48,9 @@ def db(name: str = "APP") -> psycopg.Connection:
         dsn = os.environ.get(f"EGOV_DB_{name}")
         if not dsn:
             raise HttpError(500, f"EGOV_DB_{name} is not configured")
-        conn = psycopg.connect(_ordered(dsn), autocommit=True, application_name=os.environ.get("EGOV_APP_ID", "egov-app"))
+        conn = psycopg.connect(
+            _ordered(dsn), autocommit=True, application_name=os.environ.get("EGOV_APP_ID", "egov-app")
+        )
         _preferred[psycopg.conninfo.conninfo_to_dict(dsn).get("host", "")] = conn.info.host
         conns[name] = conn
     return conn
@@ -104,7 +106,11 @@ class App:
             t = time.monotonic()
             try:
                 row = query(name, "SELECT pg_is_in_recovery() AS ro", one=True)
-                checks[name.lower()] = {"ok": True, "read_only": row["ro"], "ms": round((time.monotonic() - t) * 1000, 1)}
+                checks[name.lower()] = {
+                    "ok": True,
+                    "read_only": row["ro"],
+                    "ms": round((time.monotonic() - t) * 1000, 1),
+                }
                 if name == "APP" and row["ro"]:
                     ok = False
                     checks[name.lower()]["ok"] = False
@@ -174,5 +180,12 @@ def version() -> str:
     return os.environ.get("EGOV_APP_VERSION", "dev")
 
 
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}

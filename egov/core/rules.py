@@ -1,0 +1,421 @@
+"""The estate's cross-file rules: what an IT or network engineer expects to hold.
+
+Each rule appends `Problem`s naming file, path and what is wrong; every rule
+runs, so the operator sees all problems at once. Rules (in order below):
+
+- ids and display names unique (sites, hosts+devices, towns, subnets, pools,
+  VLANs, databases, applications);
+- IPAM: pools do not overlap; each subnet lies in its pool; no two subnets
+  overlap; every address (host, device, gateway, service address) lies inside
+  its subnet, is not the network/broadcast address, and is used once;
+- VLAN ids referenced by devices exist in the VLAN catalog, once per device;
+- the network is a tree rooted at the city uplink: core under city, every town
+  router under the core, every village under its own town, no cycles, roles
+  matching the tier;
+- sites: exactly one primary, backups name an existing other site, DR targets
+  consistent (RPO <= RTO, first-write RTO <= RTO, ...);
+- databases and applications: every reference resolves to the right kind of
+  host at the right site; replication actually leaves the owner site.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Iterable
+
+from egov.core.errors import Problem
+from egov.core.model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
+from egov.core.sources import SourceMap
+
+SITES, NET, EST, DBS, APPS = "sites.yaml", "network.yaml", "estate.yaml", "databases.yaml", "apps.yaml"
+CLOUD = "cloud.yaml"
+
+
+class _Checker:
+    def __init__(self, estate: Estate, sources: SourceMap):
+        self.e = estate
+        self.src = sources
+        self.problems: list[Problem] = []
+
+    def bad(self, file: str, loc: tuple, msg: str) -> None:
+        self.problems.append(self.src.problem(file, loc, msg))
+
+    # ------------------------------------------------------------------ helpers
+    def unique(self, kind: str, items: Iterable[tuple[str, tuple, str]]) -> None:
+        """items: (file, loc, value); the second and later uses of a value are errors."""
+        first: dict[str, tuple[str, tuple]] = {}
+        for file, loc, value in items:
+            if value is None:
+                continue
+            if value in first:
+                f0, l0 = first[value]
+                line = self.src.line(f0, l0)
+                where = f"{f0}:{line}" if line else f0
+                self.bad(file, loc, f"duplicate {kind} {value!r} (first used at {where})")
+            else:
+                first[value] = (file, loc)
+
+    def all_subnets(self) -> list[tuple[str, tuple, Subnet]]:
+        out = []
+        for i, s in enumerate(self.e.sites):
+            for j, sn in enumerate(s.subnets):
+                out.append((SITES, ("sites", i, "subnets", j), sn))
+        for j, sn in enumerate(self.e.network.subnets):
+            out.append((NET, ("subnets", j), sn))
+        for i, t in enumerate(self.e.network.towns):
+            for j, sn in enumerate(t.subnets):
+                out.append((NET, ("towns", i, "subnets", j), sn))
+        return out
+
+    def device_locs(self):
+        """(loc, town_index | None, device) for every network device."""
+        n = self.e.network
+        yield ("city",), None, n.city
+        yield ("core",), None, n.core
+        for i, t in enumerate(n.towns):
+            yield ("towns", i, "router"), i, t.router
+            for j, v in enumerate(t.villages):
+                yield ("towns", i, "villages", j), i, v
+
+    # ------------------------------------------------------------------ rules
+    def ids_and_names(self) -> None:
+        e = self.e
+        self.unique("pool id", ((EST, ("pools", i, "id"), p.id) for i, p in enumerate(e.meta.pools)))
+        self.unique("site id", ((SITES, ("sites", i, "id"), s.id) for i, s in enumerate(e.sites)))
+        self.unique("site name", ((SITES, ("sites", i, "name"), s.name) for i, s in enumerate(e.sites)))
+        nodes = [(SITES, ("sites", i, "hosts", j, "id"), h.id)
+                 for i, s in enumerate(e.sites) for j, h in enumerate(s.hosts)]
+        nodes += [(NET, loc + ("id",), d.id) for loc, _, d in self.device_locs()]
+        self.unique("host/device id", nodes)
+        names = [(SITES, ("sites", i, "hosts", j, "name"), h.name)
+                 for i, s in enumerate(e.sites) for j, h in enumerate(s.hosts)]
+        names += [(NET, loc + ("name",), d.name) for loc, _, d in self.device_locs()]
+        self.unique("host/device name", names)
+        self.unique("town id", ((NET, ("towns", i, "id"), t.id) for i, t in enumerate(e.network.towns)))
+        self.unique("town name", ((NET, ("towns", i, "name"), t.name) for i, t in enumerate(e.network.towns)))
+        self.unique("subnet id", ((f, loc + ("id",), sn.id) for f, loc, sn in self.all_subnets()))
+        self.unique("VLAN id", ((NET, ("vlans", i, "id"), v.id) for i, v in enumerate(e.network.vlans)))
+        self.unique("VLAN name", ((NET, ("vlans", i, "name"), v.name) for i, v in enumerate(e.network.vlans)))
+        self.unique("database id", ((DBS, ("databases", i, "id"), d.id) for i, d in enumerate(e.databases)))
+        self.unique("database name", ((DBS, ("databases", i, "name"), d.name) for i, d in enumerate(e.databases)))
+        self.unique("application id", ((APPS, ("applications", i, "id"), a.id) for i, a in enumerate(e.applications)))
+        self.unique(
+            "application name", ((APPS, ("applications", i, "name"), a.name) for i, a in enumerate(e.applications))
+        )
+        for i, a in enumerate(e.applications):
+            self.unique(
+                "module id", ((APPS, ("applications", i, "modules", j, "id"), m.id) for j, m in enumerate(a.modules))
+            )
+
+    def ipam(self) -> None:
+        e = self.e
+        pools = {p.id: p for p in e.meta.pools}
+        # pools must not overlap each other
+        self._overlaps("pool", [(EST, ("pools", i, "cidr"), p.cidr, p.id) for i, p in enumerate(e.meta.pools)])
+        subnets = self.all_subnets()
+        for f, loc, sn in subnets:
+            pool = pools.get(sn.pool)
+            if pool is None:
+                self.bad(f, loc + ("pool",), f"unknown pool {sn.pool!r} (declared pools: {', '.join(sorted(pools))})")
+            elif not sn.cidr.subnet_of(pool.cidr):
+                self.bad(f, loc + ("cidr",), f"{sn.cidr} is outside its pool {pool.id} ({pool.cidr})")
+            if sn.gateway is not None:
+                self._address_in(f, loc + ("gateway",), sn.gateway, sn)
+        self._overlaps("subnet", [(f, loc + ("cidr",), sn.cidr, sn.id) for f, loc, sn in subnets])
+        # addresses: unique and inside their subnet
+        used: list[tuple[str, tuple, str]] = [
+            (f, loc + ("gateway",), str(sn.gateway)) for f, loc, sn in subnets if sn.gateway is not None]
+        for i, s in enumerate(e.sites):
+            by_id = {sn.id: sn for sn in s.subnets}
+            for j, h in enumerate(s.hosts):
+                loc = ("sites", i, "hosts", j)
+                used.append((SITES, loc + ("address",), str(h.address)))
+                sn = by_id.get(h.subnet)
+                if sn is None:
+                    self.bad(SITES, loc + ("subnet",),
+                             f"unknown subnet {h.subnet!r} at site {s.id} (has: {', '.join(by_id)})")
+                else:
+                    self._address_in(SITES, loc + ("address",), h.address, sn)
+            if s.service_address is not None:
+                loc = ("sites", i, "service_address")
+                used.append((SITES, loc, str(s.service_address)))
+                if not any(s.service_address in sn.cidr for sn in s.subnets):
+                    self.bad(SITES, loc, f"{s.service_address} is in none of site {s.id}'s subnets")
+                else:
+                    sn = next(sn for sn in s.subnets if s.service_address in sn.cidr)
+                    self._address_in(SITES, loc, s.service_address, sn)
+        towns = e.network.towns
+        for loc, ti, d in self.device_locs():
+            used.append((NET, loc + ("mgmt_ip",), str(d.mgmt_ip)))
+            scope = e.network.subnets if ti is None else towns[ti].subnets
+            mgmt = [sn for sn in scope if sn.purpose == SubnetPurpose.mgmt]
+            where = "the network's subnets" if ti is None else f"town {towns[ti].id}'s subnets"
+            home = next((sn for sn in mgmt if d.mgmt_ip in sn.cidr), None)
+            if home is None:
+                self.bad(NET, loc + ("mgmt_ip",),
+                         f"{d.mgmt_ip} is in no management subnet of {where}"
+                         + (f" ({', '.join(str(sn.cidr) for sn in mgmt)})" if mgmt else " (none declared)"))
+            else:
+                self._address_in(NET, loc + ("mgmt_ip",), d.mgmt_ip, home)
+        self.unique("address", used)
+
+    def _address_in(self, file: str, loc: tuple, addr: IPv4Address, sn: Subnet) -> None:
+        net = sn.cidr
+        if addr not in net:
+            self.bad(file, loc, f"{addr} is outside subnet {sn.id} ({net})")
+        elif net.prefixlen < 31 and addr in (net.network_address, net.broadcast_address):
+            kind = "network" if addr == net.network_address else "broadcast"
+            self.bad(file, loc, f"{addr} is the {kind} address of subnet {sn.id} ({net})")
+
+    def _overlaps(self, kind: str, items: list[tuple[str, tuple, IPv4Network, str]]) -> None:
+        ordered = sorted(items, key=lambda x: (int(x[2].network_address), -x[2].prefixlen))
+        widest = None  # the item reaching furthest so far
+        for item in ordered:
+            if widest is not None and int(item[2].network_address) <= int(widest[2].broadcast_address):
+                self.bad(item[0], item[1], f"{kind} {item[3]} ({item[2]}) overlaps {kind} {widest[3]} ({widest[2]})")
+            if widest is None or int(item[2].broadcast_address) > int(widest[2].broadcast_address):
+                widest = item
+
+    def vlans(self) -> None:
+        catalog = {v.id for v in self.e.network.vlans}
+        for loc, _, d in self.device_locs():
+            seen: set[int] = set()
+            for k, vid in enumerate(d.vlans):
+                if vid not in catalog:
+                    self.bad(NET, loc + ("vlans", k), f"VLAN {vid} is not in the VLAN catalog (network.yaml: vlans)")
+                if vid in seen:
+                    self.bad(NET, loc + ("vlans", k), f"VLAN {vid} listed twice on {d.id}")
+                seen.add(vid)
+        for f, loc, sn in self.all_subnets():
+            if sn.vlan is not None and f == NET and sn.vlan not in catalog:
+                self.bad(f, loc + ("vlan",), f"VLAN {sn.vlan} is not in the VLAN catalog (network.yaml: vlans)")
+
+    def network_tree(self) -> None:
+        n = self.e.network
+        where: dict[str, tuple] = {}
+        parent: dict[str, str | None] = {}
+        town_of: dict[str, int | None] = {}
+        for loc, ti, d in self.device_locs():
+            where.setdefault(d.id, loc)
+            parent.setdefault(d.id, d.uplink)
+            town_of.setdefault(d.id, ti)
+        expect = {("city",): DeviceRole.city_uplink, ("core",): DeviceRole.core}
+        for loc, ti, d in self.device_locs():
+            role = expect.get(loc) or (
+                DeviceRole.town_aggregation if loc[-1] == "router" else DeviceRole.village_access
+            )
+            if d.role != role:
+                self.bad(NET, loc + ("role",), f"a device at this tier must have role {role.value}, not {d.role.value}")
+            if loc == ("city",):
+                if d.uplink is not None:
+                    self.bad(NET, loc + ("uplink",), "the city uplink is the root of the tree: it has no uplink")
+                continue
+            if d.uplink is None:
+                self.bad(NET, loc + ("uplink",), "missing uplink: every device but the city uplink hangs under another")
+                continue
+            if d.uplink not in parent:
+                self.bad(NET, loc + ("uplink",), f"unknown device {d.uplink!r}")
+                continue
+            if d.uplink == d.id:
+                self.bad(NET, loc + ("uplink",), "a device cannot be its own uplink")
+                continue
+            if loc == ("core",):
+                if d.uplink != n.city.id:
+                    self.bad(
+                        NET,
+                        loc + ("uplink",),
+                        f"the district core must hang under the city uplink {n.city.id!r}, not {d.uplink!r}",
+                    )
+            elif loc[-1] == "router":
+                if d.uplink != n.core.id:
+                    self.bad(
+                        NET,
+                        loc + ("uplink",),
+                        f"a town router must hang under the district core {n.core.id!r}, not {d.uplink!r}",
+                    )
+            else:
+                router = n.towns[ti].router.id
+                if town_of.get(d.uplink) != ti:
+                    self.bad(
+                        NET,
+                        loc + ("uplink",),
+                        f"village uplink {d.uplink!r} is outside its town {n.towns[ti].id} "
+                        f"(expected {router!r} or one of its villages)",
+                    )
+        # cycles: follow uplinks; a walk that revisits a device on its own path is a loop
+        state: dict[str, int] = {}  # 1 = on current path, 2 = done
+        for start in parent:
+            path = []
+            node = start
+            while node is not None and node in parent and state.get(node) != 2:
+                if state.get(node) == 1:
+                    cycle = path[path.index(node):] + [node]
+                    self.bad(NET, where[node] + ("uplink",), "uplink loop: " + " -> ".join(cycle))
+                    break
+                state[node] = 1
+                path.append(node)
+                node = parent[node]
+            for p in path:
+                state[p] = 2
+
+    def sites(self) -> None:
+        e = self.e
+        ids = {s.id for s in e.sites}
+        primaries = [i for i, s in enumerate(e.sites) if s.role == SiteRole.primary]
+        if len(primaries) != 1:
+            self.bad(SITES, ("sites",), f"exactly one site must have role primary (found {len(primaries)})")
+        for i, s in enumerate(e.sites):
+            loc = ("sites", i)
+            if s.role == SiteRole.backup:
+                if s.backup_of is None:
+                    self.bad(SITES, loc + ("role",), "a backup site must name the site it backs up (backup_of)")
+                elif s.backup_of == s.id:
+                    self.bad(SITES, loc + ("backup_of",), "a site cannot back itself up")
+                elif s.backup_of not in ids:
+                    self.bad(SITES, loc + ("backup_of",), f"unknown site {s.backup_of!r}")
+            elif s.backup_of is not None:
+                self.bad(SITES, loc + ("backup_of",), f"only a backup site has backup_of (this site is {s.role.value})")
+            dr = s.dr
+            if dr.rto.total_seconds() <= 0:
+                self.bad(SITES, loc + ("dr", "rto"), "RTO must be greater than 0")
+            if dr.rpo > dr.rto:
+                self.bad(
+                    SITES,
+                    loc + ("dr", "rpo"),
+                    f"RPO ({dr.rpo.total_seconds():g}s) exceeds RTO ({dr.rto.total_seconds():g}s)",
+                )
+            for field in ("first_write_rto", "switchover_interruption"):
+                v = getattr(dr, field)
+                if v is not None and v > dr.rto:
+                    self.bad(
+                        SITES,
+                        loc + ("dr", field),
+                        f"{field} ({v.total_seconds():g}s) exceeds the site's RTO ({dr.rto.total_seconds():g}s)",
+                    )
+
+    def databases(self) -> None:
+        e = self.e
+        sites = {s.id for s in e.sites}
+        hosts = {h.id: (s, h) for s, h in e.hosts()}
+        for i, d in enumerate(e.databases):
+            loc = ("databases", i)
+            if d.owner_site not in sites:
+                self.bad(DBS, loc + ("owner_site",), f"unknown site {d.owner_site!r}")
+            ph = hosts.get(d.primary_host)
+            if ph is None:
+                self.bad(DBS, loc + ("primary_host",), f"unknown host {d.primary_host!r}")
+            else:
+                if ph[1].role != HostRole.db:
+                    self.bad(DBS, loc + ("primary_host",), f"host {ph[1].id} has role {ph[1].role.value}, not db")
+                if ph[0].id != d.owner_site:
+                    self.bad(
+                        DBS,
+                        loc + ("primary_host",),
+                        f"host {ph[1].id} is at site {ph[0].id}, not the owner site {d.owner_site}",
+                    )
+            rep = d.replication
+            if rep.mode == ReplicationMode.none:
+                if rep.standby_hosts:
+                    self.bad(
+                        DBS, loc + ("replication", "standby_hosts"), "replication mode none takes no standby hosts"
+                    )
+                continue
+            if not rep.standby_hosts:
+                self.bad(
+                    DBS,
+                    loc + ("replication", "standby_hosts"),
+                    f"{rep.mode.value} replication needs at least one standby host",
+                )
+                continue
+            offsite = False
+            for k, sid in enumerate(rep.standby_hosts):
+                sh = hosts.get(sid)
+                if sh is None:
+                    self.bad(DBS, loc + ("replication", "standby_hosts", k), f"unknown host {sid!r}")
+                    continue
+                if sid == d.primary_host:
+                    self.bad(DBS, loc + ("replication", "standby_hosts", k), "the primary cannot be its own standby")
+                if sh[1].role != HostRole.db:
+                    self.bad(
+                        DBS,
+                        loc + ("replication", "standby_hosts", k),
+                        f"host {sid} has role {sh[1].role.value}, not db",
+                    )
+                offsite |= sh[0].id != d.owner_site
+            if not offsite and d.owner_site in sites:
+                self.bad(DBS, loc + ("replication", "standby_hosts"),
+                         f"no standby outside the owner site {d.owner_site}: losing that site loses the database")
+
+    def applications(self) -> None:
+        e = self.e
+        dbs = {d.id for d in e.databases}
+        site_of = {h.id: (s.id, h) for s, h in e.hosts()}
+        ports: dict[tuple[str, int], str] = {}
+        primary = next((s.id for s in e.sites if s.role == SiteRole.primary), None)
+        for i, a in enumerate(e.applications):
+            loc = ("applications", i)
+            for k, db in enumerate(a.databases):
+                if db not in dbs:
+                    self.bad(APPS, loc + ("databases", k), f"unknown database {db!r}")
+            if not a.health_path.startswith("/"):
+                self.bad(APPS, loc + ("health_path",), "must start with '/'")
+            for site_id, host_ids in a.runs_on.items():
+                if site_id not in {s.id for s in e.sites}:
+                    self.bad(APPS, loc + ("runs_on", site_id), f"unknown site {site_id!r}")
+                    continue
+                for k, hid in enumerate(host_ids):
+                    hloc = loc + ("runs_on", site_id, k)
+                    if hid not in site_of:
+                        self.bad(APPS, hloc, f"unknown host {hid!r}")
+                        continue
+                    hsite, h = site_of[hid]
+                    if hsite != site_id:
+                        self.bad(APPS, hloc, f"host {hid} is at site {hsite}, not {site_id}")
+                    if h.role != HostRole.app:
+                        self.bad(APPS, hloc, f"host {hid} has role {h.role.value}, not app")
+                    other = ports.get((hid, a.port))
+                    if other is not None and other != a.id:
+                        self.bad(APPS, loc + ("port",), f"port {a.port} on {hid} is already taken by {other}")
+                    ports[(hid, a.port)] = a.id
+            if primary is not None and not a.runs_on.get(primary):
+                self.bad(APPS, loc + ("runs_on",), f"runs nowhere at the primary site {primary}")
+
+    def cloud(self) -> None:
+        """cloud.yaml: every host has a known flavor and exactly one department; clouds name real sites."""
+        e, cl = self.e, self.e.cloud
+        flavors = {f.id for f in cl.flavors}
+        for si, s in enumerate(e.sites):
+            for hi, h in enumerate(s.hosts):
+                if h.flavor not in flavors:
+                    self.bad(SITES, ("sites", si, "hosts", hi, "flavor"),
+                             f"unknown flavor {h.flavor!r} (cloud.yaml flavors: {', '.join(sorted(flavors))})")
+        hosts = {h.id: h for _, h in e.hosts()}
+        owner: dict[str, str] = {}
+        for di, d in enumerate(cl.departments):
+            for k, hid in enumerate(d.hosts):
+                if hid not in hosts:
+                    self.bad(CLOUD, ("departments", di, "hosts", k), f"unknown host {hid!r}")
+                elif hid in owner and owner[hid] != d.id:
+                    self.bad(CLOUD, ("departments", di, "hosts", k), f"host {hid} already belongs to {owner[hid]}")
+                else:
+                    owner[hid] = d.id
+        for hid, h in hosts.items():
+            if hid in owner:
+                continue
+            by_role = [d.id for d in cl.departments if h.role in d.roles]
+            if len(by_role) > 1:
+                self.bad(CLOUD, ("departments",), f"host {hid} (role {h.role.value}) matches several departments: "
+                         f"{', '.join(by_role)}; list it under one department's hosts")
+            elif not by_role:
+                self.bad(CLOUD, ("departments",), f"host {hid} (role {h.role.value}) belongs to no department")
+        for site_id in cl.clouds:
+            if site_id not in {s.id for s in e.sites}:
+                self.bad(CLOUD, ("clouds", site_id), f"unknown site {site_id!r}")
+
+
+def check(estate: Estate, sources: SourceMap) -> list[Problem]:
+    c = _Checker(estate, sources)
+    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications, c.cloud):
+        rule()
+    return c.problems
+

@@ -1,0 +1,56 @@
+"""Generated secrets (database passwords): one YAML file per estate, mode 0600, never in the repo.
+
+`<state dir>/secrets/<estate>.yml` is created on first use; existing values are kept,
+missing ones generated. Playbooks load it with `vars_files`; nothing copies it into
+ansible-runner's artifacts or the journal.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _rnd
+from pathlib import Path
+
+import yaml
+
+from egov.core import paths
+from egov.core.model import Estate
+
+
+def path(state_dir: Path, estate: Estate) -> Path:
+    return paths.at(state_dir).secrets(estate.meta.name)
+
+
+def app_role(app_id: str) -> str:
+    return "app_" + app_id.replace("-", "_")
+
+
+def ensure(state_dir: Path, estate: Estate) -> Path:
+    """Create or complete the estate's secrets file; returns its path."""
+    p = path(state_dir, estate)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(p.parent, 0o700)
+    data = yaml.safe_load(p.read_text()) if p.exists() else {}
+    data = data or {}
+    want = {"pg_superuser_password": None, "pg_replication_password": None, "net_password": None}
+    want |= {f"pg_password_{app_role(a.id)}": None for a in estate.applications}
+    changed = False
+    for key in want:
+        if not data.get(key):
+            data[key] = _rnd.token_urlsafe(24)
+            changed = True
+    if not data.get("net_username"):
+        data["net_username"] = "netops"
+        changed = True
+    if changed or not p.exists():
+        tmp = p.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(data, f)
+        os.replace(tmp, p)
+    os.chmod(p, 0o600)
+    return p
+
+
+def load(state_dir: Path, estate: Estate) -> dict:
+    return yaml.safe_load(ensure(state_dir, estate).read_text())

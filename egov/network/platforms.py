@@ -1,0 +1,175 @@
+"""One record per device platform: how to name ports, talk to it (netmiko), diff it (hier_config)
+and save it. Data, not code paths: adding a platform is adding an entry here and its templates.
+
+Production runs huawei_vrp and hp_comware; the lab runs frr (routers, via vtysh) and cisco_ios
+(village switches emulated by fake-switches). `lab_platform()` maps a device to what stands
+in for it in the lab.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hier_config import Platform as HPlatform
+
+from egov.core.model import Device, DeviceRole
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    netmiko: str  # netmiko device_type
+    hier: HPlatform  # hier_config platform for remediation/rollback
+    ports: dict[str, str]  # logical interface kind -> name format ({n} index, {vlan})
+    show_running: str
+    save: tuple[str, ...]  # commands (in enable/user view) that persist the running config
+    error_pattern: str  # device output that means the command was rejected
+    unmanaged: tuple[str, ...] = ()  # running-config lines egov does not manage (regex, top level)
+    negation: str = "no"
+    # sections that cannot be deleted (physical ports): negating one means negating its lines
+    persistent_sections: tuple[str, ...] = ()
+    enable: bool = True  # enter privileged mode after login
+    # rewrites of negated lines the device only accepts in a shorter form (regex, replacement)
+    negation_subs: tuple[tuple[str, str], ...] = ()
+    # netmiko's global_delay_factor: its fixed waits while it finds the prompt (1.0 = netmiko's
+    # defaults, kept for production devices; the lab's answer in microseconds)
+    delay_factor: float = 1.0
+    # skip netmiko's sleep-based session preparation (see NetmikoDriver._lean_session)
+    lean_session: bool = False
+    # Comware prints globals indented by one space between `#` separators
+    dedent_globals: bool = False
+    # send a change as one block and read the echo once (lab devices) instead of netmiko's
+    # line-by-line echo check (production: VRP/Comware sessions are kept line by line)
+    batch_apply: bool = False
+
+    @property
+    def section_exit(self) -> str:
+        return "quit" if self.negation == "undo" else "exit"
+
+    def port(self, kind: str, n: int = 0, vlan: int = 0) -> str:
+        try:
+            fmt = self.ports[kind]
+        except KeyError:
+            raise KeyError(f"platform {self.name} has no port kind {kind!r}") from None
+        return fmt.format(n=n, vlan=vlan)
+
+    def clean_running(self, text: str) -> str:
+        """The running config without banners, prompts and lines egov does not manage."""
+        pats = [re.compile(p) for p in self.unmanaged]
+        out = []
+        in_section = False
+        for line in text.splitlines():
+            line = line.rstrip()
+            if not line.strip():
+                continue
+            if self.dedent_globals:
+                if line.strip() == "#":
+                    in_section = False
+                elif not line.startswith(" "):
+                    in_section = True
+                elif not in_section and not line.startswith("  "):
+                    line = line[1:]
+            if any(p.match(line) for p in pats):
+                continue
+            out.append(line)
+        return "\n".join(out) + "\n"
+
+
+_COMMON_UNMANAGED = (r"^Building configuration", r"^Current configuration", r"^end$", r"^!", r"^#", r"^return$")
+
+PLATFORMS: dict[str, Platform] = {
+    "huawei_vrp": Platform(
+        name="huawei_vrp",
+        netmiko="huawei",
+        hier=HPlatform.HUAWEI_VRP,
+        ports={
+            "loopback": "LoopBack0",
+            "uplink": "GigabitEthernet0/0/1",
+            "downlink": "GigabitEthernet1/0/{n}",
+            "site": "GigabitEthernet2/0/{n}",
+            "lan": "Vlanif{vlan}",
+            "lan_trunk": "GigabitEthernet0/0/2",
+            "access": "GigabitEthernet0/0/{n}",
+            "access_uplink": "XGigabitEthernet0/0/1",
+            "svi": "Vlanif{vlan}",
+        },
+        show_running="display current-configuration",
+        save=("save",),
+        error_pattern=r"Error:|Unrecognized command|Incomplete command|Wrong parameter",
+        unmanaged=_COMMON_UNMANAGED + (r"^ ?!Software Version", r"^ ?!Last configuration"),
+        negation="undo",
+        enable=False,
+        persistent_sections=(r"^interface (?!Vlanif|LoopBack)",),
+    ),
+    "hp_comware": Platform(
+        name="hp_comware",
+        netmiko="hp_comware",
+        hier=HPlatform.HP_COMWARE5,
+        ports={
+            "loopback": "LoopBack0",
+            "uplink": "GigabitEthernet1/0/1",
+            "downlink": "GigabitEthernet2/0/{n}",
+            "site": "GigabitEthernet3/0/{n}",
+            "lan": "Vlan-interface{vlan}",
+            "lan_trunk": "GigabitEthernet1/0/2",
+            "access": "GigabitEthernet1/0/{n}",
+            "access_uplink": "Ten-GigabitEthernet1/0/25",
+            "svi": "Vlan-interface{vlan}",
+        },
+        show_running="display current-configuration",
+        save=("save force",),
+        error_pattern=r"% Unrecognized command|% Incomplete command|% Wrong parameter|% Too many parameters",
+        unmanaged=_COMMON_UNMANAGED + (r"^ ?version ",),
+        dedent_globals=True,
+        negation="undo",
+        enable=False,
+        persistent_sections=(r"^interface (?!Vlan-interface|LoopBack)",),
+    ),
+    "cisco_ios": Platform(
+        name="cisco_ios",
+        netmiko="cisco_ios",
+        hier=HPlatform.CISCO_IOS,
+        ports={
+            "access": "FastEthernet0/{n}",
+            "access_uplink": "GigabitEthernet0/1",
+            "access_spare": "GigabitEthernet0/2",
+            "svi": "Vlan{vlan}",
+        },
+        show_running="show running-config",
+        save=("write memory",),
+        error_pattern=r"% Invalid input|% Incomplete command|No such command|Command rejected|% Ambiguous",
+        unmanaged=_COMMON_UNMANAGED + (r"^version ",),
+        persistent_sections=(r"^interface (FastEthernet|GigabitEthernet|TenGigabitEthernet)",),
+        batch_apply=True,
+        delay_factor=0.1,
+        lean_session=True,
+    ),
+    "frr": Platform(
+        name="frr",
+        netmiko="cisco_ios",
+        hier=HPlatform.CISCO_IOS,
+        ports={"loopback": "lo", "uplink": "uplink", "downlink": "down{n}", "site": "dc{n}", "lan": "{kind}"},
+        show_running="show running-config",
+        save=("write memory",),
+        error_pattern=r"% Unknown command|% Invalid|% Command incomplete|% Ambiguous|% Configuration failed",
+        unmanaged=_COMMON_UNMANAGED + (r"^frr version", r"^frr defaults", r"^exit$", r"^ exit$"),
+        persistent_sections=(r"^interface ",),
+        batch_apply=True,
+        delay_factor=0.1,
+        lean_session=True,
+        negation_subs=((r"^(\s*)no description .*$", r"\1no description"),),
+    ),
+}
+
+
+def lab_platform(device: Device) -> str:
+    """What stands in for `device` in the lab: FRR for routers, an emulated 2960 for switches."""
+    return "cisco_ios" if device.role == DeviceRole.village_access else "frr"
+
+
+def get(name: str) -> Platform:
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise KeyError(f"unknown platform {name!r} (known: {', '.join(PLATFORMS)})") from None

@@ -1,0 +1,366 @@
+"""Every estate rule: break the Panyu estate one way, expect one precise problem."""
+
+import pytest
+
+from egov.core.errors import EstateInvalid
+from egov.core.loader import load_estate
+
+
+def problems(path):
+    with pytest.raises(EstateInvalid) as info:
+        load_estate(path)
+    assert info.value.exit_code == 2
+    return [str(p) for p in info.value.problems]
+
+
+def village(d, t=5, v=12):
+    return d["towns"][t]["villages"][v]
+
+
+CASES = [
+    # (id, file, mutation, expected location, expected message fragment)
+    (
+        "vlan-range",
+        "network.yaml",
+        lambda d: village(d).update(vlans=[10, 5000]),
+        "network.yaml:",
+        "towns[5].villages[12].vlans[1]",
+        "less than or equal to 4094",
+    ),
+    (
+        "vlan-not-in-catalog",
+        "network.yaml",
+        lambda d: village(d).update(vlans=[10, 999]),
+        "network.yaml:",
+        "towns[5].villages[12].vlans[1]",
+        "not in the VLAN catalog",
+    ),
+    (
+        "mgmt-ip-outside-town",
+        "network.yaml",
+        lambda d: village(d).update(mgmt_ip="10.30.200.5"),
+        "network.yaml:",
+        "towns[5].villages[12].mgmt_ip",
+        "in no management subnet of town dashi",
+    ),
+    (
+        "duplicate-address",
+        "network.yaml",
+        lambda d: village(d).update(mgmt_ip=village(d, 5, 0)["mgmt_ip"]),
+        "network.yaml:",
+        "towns[5].villages[12].mgmt_ip",
+        "duplicate address",
+    ),
+    (
+        "broadcast-address",
+        "network.yaml",
+        lambda d: village(d).update(mgmt_ip="10.30.6.255"),
+        "network.yaml:",
+        "towns[5].villages[12].mgmt_ip",
+        "broadcast address",
+    ),
+    (
+        "duplicate-device-id",
+        "network.yaml",
+        lambda d: village(d).update(id=village(d, 0, 0)["id"]),
+        "network.yaml:",
+        "towns[5].villages[12].id",
+        "duplicate host/device id",
+    ),
+    (
+        "duplicate-device-name",
+        "network.yaml",
+        lambda d: village(d).update(name=d["towns"][0]["router"]["name"]),
+        "network.yaml:",
+        "towns[5].villages[12].name",
+        "duplicate host/device name",
+    ),
+    (
+        "non-ascii-id",
+        "network.yaml",
+        lambda d: village(d).update(id="桥南-v1"),
+        "network.yaml:",
+        "towns[5].villages[12].id",
+        "should match pattern",
+    ),
+    (
+        "unknown-platform",
+        "network.yaml",
+        lambda d: village(d).update(platform="juniper_junos"),
+        "network.yaml:",
+        "towns[5].villages[12].platform",
+        "huawei_vrp",
+    ),
+    (
+        "village-under-other-town",
+        "network.yaml",
+        lambda d: village(d).update(uplink="shiqiao-agg"),
+        "network.yaml:",
+        "towns[5].villages[12].uplink",
+        "outside its town dashi",
+    ),
+    (
+        "unknown-uplink",
+        "network.yaml",
+        lambda d: village(d).update(uplink="nowhere-agg"),
+        "network.yaml:",
+        "towns[5].villages[12].uplink",
+        "unknown device 'nowhere-agg'",
+    ),
+    (
+        "town-not-under-core",
+        "network.yaml",
+        lambda d: d["towns"][2]["router"].update(uplink="city-uplink"),
+        "network.yaml:",
+        "towns[2].router.uplink",
+        "must hang under the district core",
+    ),
+    (
+        "wrong-role-for-tier",
+        "network.yaml",
+        lambda d: village(d).update(role="core"),
+        "network.yaml:",
+        "towns[5].villages[12].role",
+        "must have role village_access",
+    ),
+    (
+        "uplink-loop",
+        "network.yaml",
+        lambda d: (
+            village(d, 5, 0).update(uplink=village(d, 5, 1)["id"]),
+            village(d, 5, 1).update(uplink=village(d, 5, 0)["id"]),
+        ),
+        "network.yaml:",
+        "uplink",
+        "uplink loop: dashi-v00",
+    ),
+    (
+        "city-has-uplink",
+        "network.yaml",
+        lambda d: d["city"].update(uplink="panyu-core"),
+        "network.yaml:",
+        "city.uplink",
+        "root of the tree",
+    ),
+    (
+        "subnet-overlap",
+        "network.yaml",
+        lambda d: d["towns"][5]["subnets"][1].update(cidr="10.40.7.128/25", gateway="10.40.7.129"),
+        "network.yaml:",
+        "towns[5].subnets[1].cidr",
+        "overlaps",
+    ),
+    (
+        "subnet-outside-pool",
+        "network.yaml",
+        lambda d: d["towns"][5]["subnets"][1].update(cidr="10.50.6.0/24", gateway="10.50.6.1"),
+        "network.yaml:",
+        "towns[5].subnets[1].cidr",
+        "outside its pool town-service",
+    ),
+    (
+        "subnet-host-bits",
+        "network.yaml",
+        lambda d: d["towns"][5]["subnets"][1].update(cidr="10.40.6.1/24"),
+        "network.yaml:",
+        "towns[5].subnets[1].cidr",
+        "host bits",
+    ),
+    (
+        "unknown-pool",
+        "network.yaml",
+        lambda d: d["towns"][5]["subnets"][1].update(pool="nope"),
+        "network.yaml:",
+        "towns[5].subnets[1].pool",
+        "unknown pool 'nope'",
+    ),
+    (
+        "pool-overlap",
+        "estate.yaml",
+        lambda d: d["pools"][3].update(cidr="10.30.128.0/17"),
+        "estate.yaml:",
+        "pools[3].cidr",
+        "overlaps",
+    ),
+    (
+        "host-outside-subnet",
+        "sites.yaml",
+        lambda d: d["sites"][0]["hosts"][3].update(address="10.20.2.99"),
+        "sites.yaml:",
+        "sites[0].hosts[3].address",
+        "outside subnet dfs-db",
+    ),
+    (
+        "host-unknown-subnet",
+        "sites.yaml",
+        lambda d: d["sites"][1]["hosts"][0].update(subnet="dfs-front"),
+        "sites.yaml:",
+        "sites[1].hosts[0].subnet",
+        "unknown subnet 'dfs-front' at site legacy-room",
+    ),
+    (
+        "two-primaries",
+        "sites.yaml",
+        lambda d: (d["sites"][1].update(role="primary"), d["sites"][1].pop("backup_of")),
+        "sites.yaml:",
+        "sites",
+        "exactly one site must have role primary",
+    ),
+    (
+        "backup-of-unknown",
+        "sites.yaml",
+        lambda d: d["sites"][1].update(backup_of="dafushan2"),
+        "sites.yaml:",
+        "sites[1].backup_of",
+        "unknown site 'dafushan2'",
+    ),
+    (
+        "rpo-over-rto",
+        "sites.yaml",
+        lambda d: d["sites"][0]["dr"].update(rpo="1h"),
+        "sites.yaml:",
+        "sites[0].dr.rpo",
+        "exceeds RTO",
+    ),
+    (
+        "bad-duration",
+        "sites.yaml",
+        lambda d: d["sites"][0]["dr"].update(rto="soon"),
+        "sites.yaml:",
+        "sites[0].dr.rto",
+        "not a duration",
+    ),
+    (
+        "gbt-level",
+        "sites.yaml",
+        lambda d: d["sites"][0]["dr"].update(gbt20988_level=7),
+        "sites.yaml:",
+        "sites[0].dr.gbt20988_level",
+        "less than or equal to 6",
+    ),
+    (
+        "db-primary-wrong-role",
+        "databases.yaml",
+        lambda d: d["databases"][0].update(primary_host="dfs-app1"),
+        "databases.yaml:",
+        "databases[0].primary_host",
+        "role app, not db",
+    ),
+    (
+        "db-standby-same-site",
+        "databases.yaml",
+        lambda d: d["databases"][1]["replication"].update(standby_hosts=[]),
+        "databases.yaml:",
+        "databases[1].replication.standby_hosts",
+        "needs at least one standby",
+    ),
+    (
+        "db-unknown-owner",
+        "databases.yaml",
+        lambda d: d["databases"][2].update(owner_site="mars"),
+        "databases.yaml:",
+        "databases[2].owner_site",
+        "unknown site 'mars'",
+    ),
+    (
+        "app-unknown-db",
+        "apps.yaml",
+        lambda d: d["applications"][1]["databases"].append("census"),
+        "apps.yaml:",
+        "applications[1].databases[1]",
+        "unknown database 'census'",
+    ),
+    (
+        "app-host-wrong-site",
+        "apps.yaml",
+        lambda d: d["applications"][0]["runs_on"]["dafushan"].append("lr-app1"),
+        "apps.yaml:",
+        "applications[0].runs_on.dafushan[2]",
+        "is at site legacy-room",
+    ),
+    (
+        "app-port-clash",
+        "apps.yaml",
+        lambda d: d["applications"][1].update(port=8101),
+        "apps.yaml:",
+        "applications[1].port",
+        "already taken by one-stop-approval",
+    ),
+    (
+        "unknown-field",
+        "apps.yaml",
+        lambda d: d["applications"][0].update(prot=1),
+        "apps.yaml:",
+        "applications[0].prot",
+        "unknown field",
+    ),
+    (
+        "missing-field",
+        "sites.yaml",
+        lambda d: d["sites"][0]["hosts"][0].pop("address"),
+        "sites.yaml:",
+        "sites[0].hosts[0].address",
+        "Field required",
+    ),
+]
+
+
+@pytest.mark.parametrize("file,mutate,where,path,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_rule_names_file_path_and_problem(panyu, file, mutate, where, path, message):
+    panyu.edit(file, mutate)
+    found = problems(panyu.path)
+    hits = [p for p in found if p.startswith(where) and path in p and message in p]
+    assert hits, f"expected {where} … {path} … {message!r}; got:\n" + "\n".join(found)
+
+
+def test_problem_lines_point_at_the_offending_yaml_line(panyu):
+    panyu.edit("network.yaml", lambda d: village(d).update(vlans=[10, 5000]))
+    (p,) = problems(panyu.path)
+    file, line, *_ = p.split(":")
+    text = (panyu.path / "network.yaml").read_text(encoding="utf-8").splitlines()
+    assert text[int(line) - 1].strip() == "- 5000"
+
+
+def test_all_problems_reported_at_once(panyu):
+    panyu.edit("network.yaml", lambda d: (village(d).update(vlans=[999]), village(d, 4, 1).update(uplink="x")))
+    panyu.edit("apps.yaml", lambda d: d["applications"][1]["databases"].append("census"))
+    found = problems(panyu.path)
+    assert len(found) == 3
+    assert sum("network.yaml" in p for p in found) == 2 and sum("apps.yaml" in p for p in found) == 1
+
+
+def test_shape_errors_in_several_files_reported_together(panyu):
+    panyu.edit("sites.yaml", lambda d: d["sites"][0].update(role="main"))
+    panyu.edit("apps.yaml", lambda d: d["applications"][0].update(port="http"))
+    found = problems(panyu.path)
+    assert any(p.startswith("sites.yaml:") and "sites[0].role" in p for p in found)
+    assert any(p.startswith("apps.yaml:") and "applications[0].port" in p for p in found)
+
+
+def test_malformed_yaml_names_file_and_line(panyu):
+    f = panyu.path / "databases.yaml"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5] + " ]: ["
+    f.write_text("\n".join(lines), encoding="utf-8")
+    (p,) = problems(panyu.path)
+    assert p.startswith("databases.yaml:6:") and "malformed YAML" in p
+
+
+def test_duplicate_yaml_key_is_an_error_not_silently_last_wins(panyu):
+    f = panyu.path / "estate.yaml"
+    f.write_text(f.read_text(encoding="utf-8") + "name: other\n", encoding="utf-8")
+    (p,) = problems(panyu.path)
+    assert p.startswith("estate.yaml:") and "name: duplicate key" in p
+
+
+def test_missing_and_empty_files(panyu):
+    (panyu.path / "apps.yaml").unlink()
+    (panyu.path / "databases.yaml").write_text("# nothing\n")
+    found = problems(panyu.path)
+    assert any(p.startswith("apps.yaml: missing") for p in found)
+    assert any(p.startswith("databases.yaml: file is empty") for p in found)
+
+
+def test_estate_directory_not_found(tmp_path):
+    found = problems(tmp_path / "nope")
+    assert found == [f"{tmp_path / 'nope'}: estate directory not found"]
