@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from egov.core.journal import Journal
 from egov.lab import CTL
 from egov.lab.netns import netns_exists, netns_list
-from tests.conftest import CONGHUA
+from tests.conftest import CONGHUA, PANYU
 from tests.lab.conftest import EgovRunner, needs_root, reaches, ssh
 
 pytestmark = [pytest.mark.lab, needs_root]
@@ -211,8 +212,14 @@ def test_not_root_is_refused_with_nothing_made():
     os.chmod(state, 0o755)
     os.chown(state, 65534, 65534)
     before = netns_list("egov-")
-    r = EgovRunner(state)("lab", "up", check=False, user_cmd=["setpriv", "--reuid=65534", "--regid=65534",
-                                                              "--clear-groups", "--"], env={"HOME": str(state)})
+    # nobody keeps only the right to read files (CI's clone may sit in a 0700 mktemp dir that nobody
+    # could not even import egov from); every other privilege, and uid 0, is gone
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              "--inh-caps=-all,+dac_read_search", "--ambient-caps=+dac_read_search", "--"]
+    estate = state / "estate"
+    shutil.copytree(PANYU, estate)
+    subprocess.run(["chown", "-R", "65534:65534", str(estate)], check=True)
+    r = EgovRunner(state, estate)("lab", "up", check=False, user_cmd=nobody, env={"HOME": str(state)})
     assert r.returncode == 1, r.stderr
     assert (
         r.stderr.strip()
