@@ -358,7 +358,7 @@ def test_missing_and_empty_files(panyu):
     (panyu.path / "databases.yaml").write_text("# nothing\n")
     found = problems(panyu.path)
     assert any(p.startswith("apps.yaml: missing") for p in found)
-    assert any(p.startswith("databases.yaml: file is empty") for p in found)
+    assert any(p.startswith("databases.yaml:1: file is empty") for p in found)
 
 
 def test_estate_directory_not_found(tmp_path):
