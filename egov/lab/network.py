@@ -24,7 +24,6 @@ routers' saved configs to `<lab dir>/net/frr/` and the next `lab up` starts from
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import pwd
@@ -123,7 +122,7 @@ class LabNetwork:
             svc = next((s for s in t.subnets if s.purpose == SubnetPurpose.service), None)
             if svc is not None:
                 cns = f"{self.prefix}c-{t.id}"
-                addr = ipaddress.IPv4Interface((int(svc.cidr.network_address) + 100, svc.cidr.prefixlen))
+                addr = topology.service_client(svc)  # validate refuses a subnet without room for it
                 gw = svc.gateway or next(svc.cidr.hosts())
                 clients[t.id] = (cns, str(addr), str(gw))
                 veths.append(Veth(tns, "service", cns, "eth0", str(addr)))

@@ -62,12 +62,12 @@ BOMB = """estate_name: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol
 """ + "".join(f"x{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
 
 
-def test_alias_bomb_is_refused_within_a_second(panyu):
+def test_alias_bomb_is_refused_within_a_second(tmp_path):
     import time
 
-    (panyu.path / "estate.yaml").write_text(BOMB + "pools: *a9\n")  # 10**10 strings once expanded
+    (tmp_path / "estate.yaml").write_text(BOMB + "pools: *a9\n")  # 10**10 strings once expanded
     t0 = time.monotonic()
-    found = _problems(panyu.path)
+    found = _problems(tmp_path)  # the other files are missing: only the bomb costs time
     assert time.monotonic() - t0 < 1.0
     assert any(p.startswith("estate.yaml:") and "YAML aliases expand" in p and "refused" in p for p in found)
     line = next(p for p in found if "YAML aliases" in p).split(":")[1]
@@ -121,7 +121,7 @@ def test_messages_do_not_repeat_the_value(panyu):
 
 
 def test_huge_values_in_messages_are_cut(panyu):
-    panyu.edit("estate.yaml", lambda d: d.update(name=["x" * 10_000] * 1000))
+    panyu.edit("estate.yaml", lambda d: d.update(name=["x" * 1000] * 50))
     found = _problems(panyu.path)
     msg = next(p for p in found if p.startswith("estate.yaml:") and ": name:" in p)
     assert len(msg) < 200 and "got " in msg
