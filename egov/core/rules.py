@@ -26,8 +26,10 @@ runs, so the operator sees all problems at once. Rules (in order below):
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 from typing import Iterable
 
+from egov.core import paths
 from egov.core.errors import Problem
 from egov.core.model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 from egov.core.sources import SourceMap
@@ -433,6 +435,7 @@ class _Checker:
         self._transit()
         self._town_subnets()
         self._one_cluster()
+        self._templates()
         e = self.e
         banner = e.meta.login_banner
         if banner:
@@ -449,6 +452,19 @@ class _Checker:
                 self.bad(APPS, ("applications", i, "health_path"),
                          f"{a.health_path!r} is not served by egov's applications (they serve "
                          f"{', '.join(SERVED_HEALTH_PATHS)}); the load balancer would mark every backend down")
+
+    def _templates(self) -> None:
+        """Every device's platform has a template for its role (the estate's own templates/ first)."""
+        dirs = ([Path(self.e.source) / "templates"] if self.e.source else []) + [paths.network_templates()]
+        have: dict[str, bool] = {}
+        for loc, _, d in self.device_locs():
+            name = f"{d.platform.value}/{d.role.value}.j2"
+            if name not in have:
+                have[name] = any((x / name).is_file() for x in dirs)
+            if not have[name]:
+                able = sorted({p.parent.name for x in dirs for p in x.glob(f"*/{d.role.value}.j2")})
+                self.bad(NET, loc + ("platform",), f"platform {d.platform.value} cannot play role {d.role.value} "
+                         f"(no template {name}; platforms that can: {', '.join(able) or 'none'})")
 
     def _transit(self) -> None:
         pools = [(i, p) for i, p in enumerate(self.e.meta.pools) if p.purpose == "transit"]

@@ -353,6 +353,8 @@ UNSUPPORTED = [
     ("other-standbys", "databases.yaml", lambda d: d["databases"][3]["replication"].update(standby_hosts=["lr-db1",
                                                                                                           "dfs-db2"]),
      "databases.yaml:", "databases[3].replication.standby_hosts", "one cluster has one set"),
+    ("platform-without-template", "network.yaml", lambda d: d["towns"][0]["router"].update(platform="cisco_ios"),
+     "network.yaml:", "towns[0].router.platform", "platform cisco_ios cannot play role town_aggregation"),
 ]
 CASES += UNSUPPORTED
 
