@@ -123,7 +123,8 @@ app.command()(hosts_cli.verify)
 
 
 @journal_app.command("show")
-def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n", help="Only the last N records."),
+def journal_show(ctx: typer.Context,
+                 last: int = typer.Option(0, "--last", "-n", min=0, help="Only the last N records."),
                  as_json: bool = typer.Option(False, "--json")):
     """List the journal's records."""
     j = journal_mod.Journal(ctx.obj.state_dir)

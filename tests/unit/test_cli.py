@@ -176,6 +176,15 @@ def test_every_command_refuses_bad_flags_and_paths_without_a_traceback(tmp_path,
             assert code == USAGE_EXIT, (argv, code, o, e)
             assert "Traceback" not in o + e, argv
             assert e.startswith("egov: usage: ") and len(e.strip().splitlines()) == 1, (argv, e)
+    # numbers that are not numbers, or out of range, for every numeric option of every command
+    numeric = [(path, o) for path, cmd in cmds for prm in cmd.params if prm.param_type_name == "option"
+               and not prm.is_flag and prm.type_descriptor.annotation in (int, float)
+               for o in prm.opts[:1]]
+    assert len(numeric) >= 8
+    for path, opt in numeric:
+        for value in ("x", "-1"):
+            code, o, e = run([*path, opt, value], capsys, monkeypatch)
+            assert code == USAGE_EXIT and "Traceback" not in o + e and e.startswith("egov: usage: "), (path, opt, e)
     # nothing was made on the way (no state dir, no secrets file)
     assert not (tmp_path / "state").exists()
 
