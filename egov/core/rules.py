@@ -33,7 +33,7 @@ from egov.core import paths
 from egov.core.errors import Problem
 from egov.core.model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 from egov.core.sources import SourceMap
-from egov.core.topology import service_client, site_link, town_link
+from egov.core.topology import NETWORK_POOL_PURPOSES, service_client, site_link, town_link
 
 # what egov's applications serve (apps_deploy/src/egov_apps/web.py; a unit test keeps the two in step)
 SERVED_HEALTH_PATHS = ("/healthz",)
@@ -496,6 +496,20 @@ class _Checker:
                          "which the topology carves into point-to-point links")
 
     def _town_subnets(self) -> None:
+        pools = {p.id: p for p in self.e.meta.pools}
+        net = self.e.network
+        scoped = [(("subnets", j), sn) for j, sn in enumerate(net.subnets)] + [
+            (("towns", i, "subnets", j), sn) for i, t in enumerate(net.towns) for j, sn in enumerate(t.subnets)]
+        for loc, sn in scoped:
+            if loc[0] == "towns" and sn.purpose not in (SubnetPurpose.mgmt, SubnetPurpose.service):
+                self.bad(NET, loc + ("purpose",), f"a town subnet is mgmt or service; a {sn.purpose.value} subnet "
+                         "would be configured nowhere (data-centre subnets belong in sites.yaml)")
+                continue
+            want = NETWORK_POOL_PURPOSES.get(sn.purpose.value)
+            pool = pools.get(sn.pool)
+            if want and pool is not None and pool.purpose != want:
+                self.bad(NET, loc + ("pool",), f"pool {pool.id} has purpose {pool.purpose!r}; a {sn.purpose.value} "
+                         f"subnet comes from a pool with purpose {want!r} (the data centres route back to those)")
         for i, t in enumerate(self.e.network.towns):
             for purpose in (SubnetPurpose.mgmt, SubnetPurpose.service):
                 idx = [j for j, sn in enumerate(t.subnets) if sn.purpose == purpose]

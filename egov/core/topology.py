@@ -27,6 +27,9 @@ from egov.core.errors import EgovError
 from egov.core.model import Device, DeviceRole, Estate, SubnetPurpose, Town
 
 ROUTERS = (DeviceRole.city_uplink, DeviceRole.core, DeviceRole.town_aggregation)
+# the pools the data-centre sites route back to the district network (by pool purpose): a network
+# subnet must come from one of them, mgmt subnets from `management`, service subnets from `service`
+NETWORK_POOL_PURPOSES = {"mgmt": "management", "service": "service", "transit": "transit"}
 ACCESS_PORTS = 24
 
 

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from egov.core import topology
 from egov.core.model import DeviceRole, Estate, SubnetPurpose
 from egov.lab import netns
 from egov.lab.host import _reap
@@ -44,7 +45,7 @@ FRR_DIR = Path("/usr/lib/frr")
 FRR_DAEMONS = ("zebra", "staticd", "ospfd")
 VTYSH = "/usr/bin/vtysh"
 FRR_RUN = Path("/run/egov-net/frr")  # one lab per machine, like its namespace names
-NET_POOLS = ("management", "transit", "service")
+NET_POOLS = tuple(topology.NETWORK_POOL_PURPOSES.values())  # validate holds network subnets to these
 SWITCH_MODEL = "cisco_2960_24TT_L"
 
 

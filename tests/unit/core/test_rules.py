@@ -353,6 +353,12 @@ UNSUPPORTED = [
     ("other-standbys", "databases.yaml", lambda d: d["databases"][3]["replication"].update(standby_hosts=["lr-db1",
                                                                                                           "dfs-db2"]),
      "databases.yaml:", "databases[3].replication.standby_hosts", "one cluster has one set"),
+    ("town-subnet-other-purpose", "network.yaml",
+     lambda d: d["towns"][0]["subnets"].append({"id": "shiqiao-db", "cidr": "10.40.250.0/24", "pool": "town-service",
+                                                "purpose": "db"}),
+     "network.yaml:", "towns[0].subnets[2].purpose", "a db subnet would be configured nowhere"),
+    ("network-subnet-pool-purpose", "estate.yaml", lambda d: d["pools"][2].update(purpose="mgmt"),
+     "network.yaml:", "towns[0].subnets[0].pool", "pool net-mgmt has purpose 'mgmt'; a mgmt subnet comes from a pool"),
     ("platform-without-template", "network.yaml", lambda d: d["towns"][0]["router"].update(platform="cisco_ios"),
      "network.yaml:", "towns[0].router.platform", "platform cisco_ios cannot play role town_aggregation"),
 ]
