@@ -179,7 +179,9 @@ def hoist_globals(args: list[str]) -> list[str]:
         if name in GLOBAL_OPTIONS and "=" in a:
             front.append(a)
             i += 1
-        elif name in GLOBAL_OPTIONS and i + 1 < len(args):
+        elif name in GLOBAL_OPTIONS:
+            if i + 1 == len(args):
+                raise click.UsageError(f"Option '{name}' requires an argument.")
             front += [a, args[i + 1]]
             i += 2
         else:
@@ -215,9 +217,10 @@ def main(argv: list[str] | None = None) -> None:
     stdout always carries one document, also on failure (the error in it). Usage errors (a bad
     flag, option value or path) exit 64; anything unexpected is one line naming a log with the
     traceback, exit 1: no traceback reaches the operator."""
-    args = hoist_globals(sys.argv[1:] if argv is None else list(argv))
+    args = sys.argv[1:] if argv is None else list(argv)
     wants_json = "--json" in args
     try:
+        args = hoist_globals(args)
         rv = app(args=args, prog_name="egov", standalone_mode=False)
         if isinstance(rv, int) and not isinstance(rv, bool) and rv:
             sys.exit(rv)  # typer.Exit(n) and Ctrl-C (130) come back as a return value here

@@ -201,6 +201,8 @@ def test_global_options_are_accepted_after_the_verb(capsys, monkeypatch, tmp_pat
     assert hoist_globals(["lab", "ssh", "h", "--", "x", "--estate", "y"]) == ["lab", "ssh", "h", "--", "x", "--estate",
                                                                              "y"]
     assert hoist_globals(["net", "plan", "--estate", "e", "-n"]) == ["--estate", "e", "net", "plan", "-n"]
+    code, _, e = run(["validate", "--estate"], capsys, monkeypatch)
+    assert code == USAGE_EXIT and "Option '--estate' requires an argument" in e
 
 
 def test_bad_option_values_are_refused_before_anything_is_made(tmp_path, capsys, monkeypatch):
