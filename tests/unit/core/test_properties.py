@@ -25,6 +25,7 @@ from egov.core.topology import intents, service_client
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleOperatorKeyForTests egov@test"
 PLATFORMS = [p.value for p in Platform]
+DELIMITED = {"huawei_vrp": 'header login information "%s"', "hp_comware": "header login %%%s%%"}
 PRODUCTION = ["huawei_vrp", "hp_comware"]  # frr and cisco_ios stand in for them on the lab
 SAFE_BANNER = st.text(alphabet=st.sampled_from(list("授权人员使用 abcXYZ09.,:;!-")), max_size=40)
 BANNER = st.text(alphabet=st.sampled_from(list('授权人员使用 abcXYZ09.,:;!-"%\n')), min_size=0, max_size=40)
@@ -101,10 +102,14 @@ def _builds(estate, tmp: Path) -> None:
     from egov.hosts import inventory
     from egov.network import plan, render
 
+    banner = estate.meta.login_banner
     for lab in (False, True):
         for r in render.render_all(estate, lab=lab).values():
             p = plan.plan(r.device, r.platform, r.role, "", r.text)
             assert p.changed, r.device  # from nothing, every intended config is something to send
+            if banner and r.platform in DELIMITED:  # the banner is one line, whole, inside its delimiters
+                lines = [ln for ln in r.text.splitlines() if ln.startswith("header login")]
+                assert lines == [DELIMITED[r.platform] % banner], (r.device, lines)
     inv = inventory.generate(estate, secrets_file=tmp / "secrets.yml", admin_cidrs=(), target="lab")
     assert set(inv["all"]["hosts"]) == {h.id for _, h in estate.hosts()}
     assert derive(estate, KEY).of("server")
