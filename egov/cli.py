@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer._click import exceptions as click  # typer >= 0.24 carries its own click
 
 from egov import up as up_mod
 from egov.apps.cli import apps_app
-from egov.clikit import Ctx, emit_json, err, json_emitted, out
+from egov.clikit import USAGE_EXIT, Ctx, crash_log, emit_json, err, json_emitted, out
 from egov.cloud.cli import cloud_app
 from egov.core import journal as journal_mod
 from egov.core import paths
@@ -43,13 +44,46 @@ app.add_typer(net_app, name="net")
 app.add_typer(cloud_app, name="cloud")
 
 
+def _estate_option(value: Optional[str]) -> Optional[Path]:
+    """--estate as given: refused (a usage error) when empty or not a directory, before any command runs."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise typer.BadParameter("is empty; name an estate directory (a folder holding estate.yaml ...)",
+                                 param_hint="--estate")
+    p = Path(value)
+    if p.exists() and not p.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not an estate directory", param_hint="--estate")
+    if not p.exists():
+        raise typer.BadParameter(f"{value}: no such directory", param_hint="--estate")
+    return p
+
+
+def _state_dir_option(value: Optional[str]) -> Optional[Path]:
+    """--state-dir as given: refused when empty, or when it (or a folder above it) is a file."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise typer.BadParameter("is empty; name a directory", param_hint="--state-dir")
+    p = Path(value)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                raise typer.BadParameter(f"{q} is a file, not a directory", param_hint="--state-dir")
+            break
+    return p
+
+
 @app.callback()
 def _root(ctx: typer.Context,
-          estate: Optional[Path] = typer.Option(None, "--estate", "-e", envvar="EGOV_ESTATE",
-                                                help="Estate directory (default: estate/panyu)."),
-          state_dir: Optional[Path] = typer.Option(None, "--state-dir", envvar="EGOV_STATE_DIR",
-                                                   help="Where the journal and state live.")):
-    ctx.obj = Ctx(estate or default_estate_dir(), paths.state_dir(state_dir))
+          estate: Optional[str] = typer.Option(None, "--estate", "-e", envvar="EGOV_ESTATE",
+                                               help="Estate directory (default: estate/panyu); "
+                                                    "also accepted after the verb."),
+          state_dir: Optional[str] = typer.Option(None, "--state-dir", envvar="EGOV_STATE_DIR",
+                                                  help="Where the journal and state live; "
+                                                       "also accepted after the verb.")):
+    estate_dir = _estate_option(estate)
+    ctx.obj = Ctx(estate_dir or default_estate_dir(), _state_dir_option(state_dir) or paths.state_dir())
 
 
 @app.command()
@@ -89,7 +123,8 @@ app.command()(hosts_cli.verify)
 
 
 @journal_app.command("show")
-def journal_show(ctx: typer.Context, last: int = typer.Option(0, "--last", "-n", help="Only the last N records."),
+def journal_show(ctx: typer.Context,
+                 last: int = typer.Option(0, "--last", "-n", min=0, help="Only the last N records."),
                  as_json: bool = typer.Option(False, "--json")):
     """List the journal's records."""
     j = journal_mod.Journal(ctx.obj.state_dir)
@@ -126,13 +161,81 @@ def journal_verify(ctx: typer.Context):
     out.print(f"[green]journal intact[/]: {n} records, chain verified ({j.path})")
 
 
+GLOBAL_OPTIONS = ("--estate", "--state-dir")
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move `--estate`/`--state-dir` typed after the verb to the front, as kubectl and ansible accept
+    them anywhere. Stops at `--` (what follows belongs to a command run elsewhere, e.g. `lab ssh`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        name = a.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and "=" in a:
+            front.append(a)
+            i += 1
+        elif name in GLOBAL_OPTIONS:
+            if i + 1 == len(args):
+                raise click.UsageError(f"Option '{name}' requires an argument.")
+            front += [a, args[i + 1]]
+            i += 2
+        else:
+            rest.append(a)
+            i += 1
+    return front + rest
+
+
+def _state_dir_hint(args: list[str]) -> Path | None:
+    """The state dir the command ran with, for the crash log (never raises)."""
+    try:
+        for i, a in enumerate(args):
+            if a == "--state-dir" and i + 1 < len(args):
+                return _state_dir_option(args[i + 1])
+            if a.startswith("--state-dir="):
+                return _state_dir_option(a.split("=", 1)[1])
+        return paths.state_dir()
+    except Exception:
+        return None
+
+
+def _usage(e: click.UsageError, wants_json: bool) -> None:
+    where = e.ctx.command_path if e.ctx is not None else "egov"
+    msg = e.format_message().strip().replace("\n", " ")
+    err.print(f"egov: usage: {msg} (see '{where} --help')", markup=False, highlight=False)
+    if wants_json and not json_emitted():
+        emit_json({"ok": False, "error": f"usage: {msg}", "exit_code": USAGE_EXIT})
+    sys.exit(USAGE_EXIT)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; egov's own errors become one line on stderr and an exit code. With `--json`,
-    stdout always carries one document, also on failure (the error in it)."""
-    args = sys.argv[1:] if argv is None else argv
+    stdout always carries one document, also on failure (the error in it). Usage errors (a bad
+    flag, option value or path) exit 64; anything unexpected is one line naming a log with the
+    traceback, exit 1: no traceback reaches the operator."""
+    args = sys.argv[1:] if argv is None else list(argv)
     wants_json = "--json" in args
     try:
-        app(args=args)
+        args = hoist_globals(args)
+        rv = app(args=args, prog_name="egov", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            sys.exit(rv)  # typer.Exit(n) and Ctrl-C (130) come back as a return value here
+    except click.NoArgsIsHelpError:
+        sys.exit(USAGE_EXIT)  # typer has printed the help
+    except click.UsageError as e:
+        _usage(e, wants_json)
+    except typer.Abort:
+        err.print("egov: aborted", markup=False, highlight=False)
+        sys.exit(130)
+    except click.ClickException as e:
+        err.print(f"egov: error: {e.format_message()}", markup=False, highlight=False)
+        if wants_json and not json_emitted():
+            emit_json({"ok": False, "error": e.format_message(), "exit_code": e.exit_code})
+        sys.exit(e.exit_code)
     except EstateInvalid as bad:
         for p in bad.problems:
             err.print(str(p), markup=False, highlight=False)
@@ -146,6 +249,19 @@ def main(argv: list[str] | None = None) -> None:
         if wants_json and not json_emitted():
             emit_json({"ok": False, "error": str(e), "exit_code": e.exit_code})
         sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("egov: interrupted", markup=False, highlight=False)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr = open("/dev/null", "w")  # the reader went away (| head): nothing left to say
+        sys.exit(1)
+    except Exception as e:
+        log = crash_log(e, _state_dir_hint(args))
+        what = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        err.print(f"egov: unexpected error: {what} (traceback in {log})", markup=False, highlight=False)
+        if wants_json and not json_emitted():
+            emit_json({"ok": False, "error": f"unexpected error: {what}", "log": str(log), "exit_code": 1})
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ The state dir is `--state-dir`, `$EGOV_STATE_DIR`, or `~/.local/state/egov`
     ansible/                          ansible-runner's private data dir (artifacts of every run)
     releases/                         application release bundles built here
     ssh-mux/                          multiplexed SSH control sockets (0700)
+    logs/                             tracebacks of unexpected errors (crash-<time>-<pid>.log)
 
 Shipped content lives in the repository's top-level folders (`playbooks/`, `network/`,
 `apps_deploy/`, `datacenters/`, `estate/`); an installed wheel carries the same folders as
@@ -91,6 +92,10 @@ class StateDir:
     @property
     def releases(self) -> Path:
         return self.root / "releases"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
 
     @property
     def ssh_mux(self) -> Path:

@@ -15,17 +15,30 @@ runs, so the operator sees all problems at once. Rules (in order below):
 - sites: exactly one primary, backups name an existing other site, DR targets
   consistent (RPO <= RTO, first-write RTO <= RTO, ...);
 - databases and applications: every reference resolves to the right kind of
-  host at the right site; replication actually leaves the owner site.
+  host at the right site; replication actually leaves the owner site;
+- what the builders support (`supported`): the transit pool holds every link the topology
+  derives; one management and at most one service subnet per town, villages straight under
+  their town router, service subnets with room for the lab's client; one synchronous
+  PostgreSQL cluster; estate text that device syntax can carry; health paths the apps serve.
+  Anything else is refused here rather than built wrong (estate/README.md: limits).
 """
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 from typing import Iterable
 
+from egov.core import paths
 from egov.core.errors import Problem
 from egov.core.model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 from egov.core.sources import SourceMap
+from egov.core.topology import NETWORK_POOL_PURPOSES, service_client, site_link, town_link
+
+# what egov's applications serve (apps_deploy/src/egov_apps/web.py; a unit test keeps the two in step)
+SERVED_HEALTH_PATHS = ("/healthz",)
+# characters that end a quoted VRP string or a Comware `header login %...%`, or break a config line
+BANNER_FORBIDDEN = {'"': "a double quote (ends VRP's quoted banner)", "%": "'%' (ends Comware's header login %...%)"}
 
 SITES, NET, EST, DBS, APPS = "sites.yaml", "network.yaml", "estate.yaml", "databases.yaml", "apps.yaml"
 CLOUD = "cloud.yaml"
@@ -240,8 +253,12 @@ class _Checker:
                         NET,
                         loc + ("uplink",),
                         f"village uplink {d.uplink!r} is outside its town {n.towns[ti].id} "
-                        f"(expected {router!r} or one of its villages)",
+                        f"(expected its town router {router!r})",
                     )
+                elif d.uplink != router:
+                    self.bad(NET, loc + ("uplink",),
+                             f"village uplink {d.uplink!r} is another village: not supported (its parent would "
+                             f"carry no trunk for it); hang it under its town router {router!r}")
         # cycles: follow uplinks; a walk that revisits a device on its own path is a loop
         state: dict[str, int] = {}  # 1 = on current path, 2 = done
         for start in parent:
@@ -413,9 +430,136 @@ class _Checker:
                 self.bad(CLOUD, ("clouds", site_id), f"unknown site {site_id!r}")
 
 
+    # ------------------------------------------------------------------ what the builders support
+    def supported(self) -> None:
+        self._transit()
+        self._town_subnets()
+        self._one_cluster()
+        self._templates()
+        e = self.e
+        banner = e.meta.login_banner
+        if banner:
+            for ch, why in BANNER_FORBIDDEN.items():
+                if ch in banner:
+                    self.bad(EST, ("login_banner",), f"contains {why}; device configs cannot carry it")
+            if any(ord(c) < 32 or ord(c) == 127 for c in banner):
+                self.bad(EST, ("login_banner",), "contains a line break or control character; "
+                         "the banner is one line on every platform")
+            if len(banner) > 200:
+                self.bad(EST, ("login_banner",), f"is {len(banner)} characters; devices take at most 200 on one line")
+        for i, a in enumerate(e.applications):
+            if a.health_path.startswith("/") and a.health_path not in SERVED_HEALTH_PATHS:
+                self.bad(APPS, ("applications", i, "health_path"),
+                         f"{a.health_path!r} is not served by egov's applications (they serve "
+                         f"{', '.join(SERVED_HEALTH_PATHS)}); the load balancer would mark every backend down")
+
+    def _templates(self) -> None:
+        """Every device's platform has a template for its role (the estate's own templates/ first)."""
+        dirs = ([Path(self.e.source) / "templates"] if self.e.source else []) + [paths.network_templates()]
+        have: dict[str, bool] = {}
+        for loc, _, d in self.device_locs():
+            name = f"{d.platform.value}/{d.role.value}.j2"
+            if name not in have:
+                have[name] = any((x / name).is_file() for x in dirs)
+            if not have[name]:
+                able = sorted({p.parent.name for x in dirs for p in x.glob(f"*/{d.role.value}.j2")})
+                self.bad(NET, loc + ("platform",), f"platform {d.platform.value} cannot play role {d.role.value} "
+                         f"(no template {name}; platforms that can: {', '.join(able) or 'none'})")
+
+    def _transit(self) -> None:
+        pools = [(i, p) for i, p in enumerate(self.e.meta.pools) if p.purpose == "transit"]
+        if not pools:
+            self.bad(EST, ("pools",), "no pool with purpose transit: the network's point-to-point links come "
+                     "from it (a /16, e.g. 10.31.0.0/16)")
+            return
+        for i, p in pools[1:]:
+            self.bad(EST, ("pools", i, "purpose"), f"a second transit pool (the first, {pools[0][1].id}, is the one "
+                     "links come from)")
+        i, pool = pools[0]
+        n_towns, n_sites = len(self.e.network.towns), len(self.e.sites)
+        if n_sites > 64:
+            self.bad(SITES, ("sites",), f"{n_sites} sites: the core has links for at most 64 data-centre sites")
+        if n_towns > 64 * 254:
+            self.bad(NET, ("towns",), f"{n_towns} towns: the transit plan has room for at most {64 * 254}")
+        # the highest links the topology derives (egov.core.topology): town n's and site k's /30s
+        need = [site_link(pool.cidr, max(n_sites, 1), check=False)[0].network]
+        if n_towns:
+            need.append(town_link(pool.cidr, n_towns, check=False)[0].network)
+        outside = [n for n in need if not n.subnet_of(pool.cidr)]
+        if outside:
+            self.bad(EST, ("pools", i, "cidr"),
+                     f"transit pool {pool.cidr} is too small for the links the topology derives ({n_towns} town "
+                     f"and {n_sites} site links, up to {outside[-1]}): use a /16 (site links sit in its x.x.255.0/24)")
+        for f, loc, sn in self.all_subnets():
+            if sn.cidr.overlaps(pool.cidr):
+                self.bad(f, loc + ("cidr",), f"{sn.cidr} lies in the transit pool {pool.id} ({pool.cidr}), "
+                         "which the topology carves into point-to-point links")
+
+    def _town_subnets(self) -> None:
+        pools = {p.id: p for p in self.e.meta.pools}
+        net = self.e.network
+        scoped = [(("subnets", j), sn) for j, sn in enumerate(net.subnets)] + [
+            (("towns", i, "subnets", j), sn) for i, t in enumerate(net.towns) for j, sn in enumerate(t.subnets)]
+        for loc, sn in scoped:
+            if loc[0] == "towns" and sn.purpose not in (SubnetPurpose.mgmt, SubnetPurpose.service):
+                self.bad(NET, loc + ("purpose",), f"a town subnet is mgmt or service; a {sn.purpose.value} subnet "
+                         "would be configured nowhere (data-centre subnets belong in sites.yaml)")
+                continue
+            want = NETWORK_POOL_PURPOSES.get(sn.purpose.value)
+            pool = pools.get(sn.pool)
+            if want and pool is not None and pool.purpose != want:
+                self.bad(NET, loc + ("pool",), f"pool {pool.id} has purpose {pool.purpose!r}; a {sn.purpose.value} "
+                         f"subnet comes from a pool with purpose {want!r} (the data centres route back to those)")
+        for i, t in enumerate(self.e.network.towns):
+            for purpose in (SubnetPurpose.mgmt, SubnetPurpose.service):
+                idx = [j for j, sn in enumerate(t.subnets) if sn.purpose == purpose]
+                for j in idx[1:]:
+                    self.bad(NET, ("towns", i, "subnets", j, "purpose"),
+                             f"a second {purpose.value} subnet in town {t.id}: not supported (its router and village "
+                             f"switches take one {purpose.value} LAN); merge it into {t.subnets[idx[0]].id}")
+            if t.villages and not any(sn.purpose == SubnetPurpose.mgmt for sn in t.subnets):
+                self.bad(NET, ("towns", i, "subnets"),
+                         f"town {t.id} has villages but no mgmt subnet for their switches")
+            for j, sn in enumerate(t.subnets):
+                if sn.purpose == SubnetPurpose.service and service_client(sn) is None:
+                    self.bad(NET, ("towns", i, "subnets", j, "cidr"),
+                             f"{sn.cidr} has no room for the service-centre client beside the gateway "
+                             "(use /29 or wider)")
+                elif sn.purpose in (SubnetPurpose.mgmt, SubnetPurpose.service) and sn.cidr.prefixlen > 30:
+                    self.bad(NET, ("towns", i, "subnets", j, "cidr"), f"{sn.cidr} is too small for a town LAN")
+
+    def _one_cluster(self) -> None:
+        """The builders set up one synchronous PostgreSQL cluster holding every base database."""
+        dbs = self.e.databases
+        if not dbs:
+            return
+        first = dbs[0]
+        for i, d in enumerate(dbs):
+            loc = ("databases", i)
+            if d.replication.mode != ReplicationMode.synchronous:
+                self.bad(DBS, loc + ("replication", "mode"),
+                         f"{d.replication.mode.value} replication is not built (egov builds synchronous streaming "
+                         "replication, RPO 0); use synchronous")
+            if i == 0:
+                continue
+            if d.primary_host != first.primary_host:
+                self.bad(DBS, loc + ("primary_host",),
+                         f"{d.primary_host} is not {first.primary_host}, the primary of {first.id}: several database "
+                         "clusters are not supported (every database lives in one cluster)")
+            if d.port != first.port:
+                self.bad(DBS, loc + ("port",), f"port {d.port} differs from {first.id}'s {first.port}: one cluster "
+                         "listens on one port")
+            if d.replication.mode == first.replication.mode and \
+                    sorted(d.replication.standby_hosts) != sorted(first.replication.standby_hosts):
+                self.bad(DBS, loc + ("replication", "standby_hosts"),
+                         f"standbys {', '.join(d.replication.standby_hosts) or 'none'} differ from {first.id}'s "
+                         f"({', '.join(first.replication.standby_hosts) or 'none'}): one cluster has one set")
+
+
 def check(estate: Estate, sources: SourceMap) -> list[Problem]:
     c = _Checker(estate, sources)
-    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications, c.cloud):
+    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications, c.cloud,
+                 c.supported):
         rule()
     return c.problems
 

@@ -27,6 +27,9 @@ from egov.core.errors import EgovError
 from egov.core.model import Device, DeviceRole, Estate, SubnetPurpose, Town
 
 ROUTERS = (DeviceRole.city_uplink, DeviceRole.core, DeviceRole.town_aggregation)
+# the pools the data-centre sites route back to the district network (by pool purpose): a network
+# subnet must come from one of them, mgmt subnets from `management`, service subnets from `service`
+NETWORK_POOL_PURPOSES = {"mgmt": "management", "service": "service", "transit": "transit"}
 ACCESS_PORTS = 24
 
 
@@ -100,20 +103,34 @@ def _transit_pool(estate: Estate) -> IPv4Network:
     raise TopologyError("estate.yaml: pools: no pool with purpose `transit` for the network's point-to-point links")
 
 
-def _p2p(pool: IPv4Network, third: int, slot: int) -> tuple[IPv4Interface, IPv4Interface]:
+def _p2p(pool: IPv4Network, third: int, slot: int, check: bool = True) -> tuple[IPv4Interface, IPv4Interface]:
     base = int(pool.network_address) + third * 256 + 4 * slot
-    net = IPv4Network((base, 30))
-    if not net.subnet_of(pool):
+    net = IPv4Network((base % 2**32, 30))
+    if check and not net.subnet_of(pool):
         raise TopologyError(f"estate.yaml: transit pool {pool} is too small for link {net}")
-    return IPv4Interface((base + 1, 30)), IPv4Interface((base + 2, 30))
+    return IPv4Interface((base % 2**32 + 1, 30)), IPv4Interface((base % 2**32 + 2, 30))
 
 
-def town_link(pool: IPv4Network, i: int):
-    return _p2p(pool, 1 + (i - 1) // 64, (i - 1) % 64)
+def town_link(pool: IPv4Network, i: int, check: bool = True):
+    return _p2p(pool, 1 + (i - 1) // 64, (i - 1) % 64, check)
 
 
-def site_link(pool: IPv4Network, k: int):
-    return _p2p(pool, 255, k - 1)
+def site_link(pool: IPv4Network, k: int, check: bool = True):
+    return _p2p(pool, 255, k - 1, check)
+
+
+def service_client(sn) -> IPv4Interface | None:
+    """Where the lab puts a town's service-centre client: network + 100 when that fits the subnet
+    (every /24), else the highest usable address; never the gateway. None: no room beside it."""
+    net = sn.cidr
+    if net.prefixlen > 29:
+        return None
+    gw = sn.gateway or next(net.hosts())
+    first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
+    for cand in (int(net.network_address) + 100, last, last - 1):
+        if first <= cand <= last and IPv4Address(cand) != gw:
+            return IPv4Interface((cand, net.prefixlen))
+    return None
 
 
 def _subnet(town: Town, purpose: SubnetPurpose):

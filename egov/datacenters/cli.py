@@ -112,8 +112,8 @@ def failback(
 @dr_app.command()
 def guard(
     ctx: typer.Context,
-    seconds: float = typer.Option(0, "--seconds", help="Run this long (0: until interrupted)."),
-    grace: float = typer.Option(2.0, "--grace"),
+    seconds: float = typer.Option(0, "--seconds", min=0, help="Run this long (0: until interrupted)."),
+    grace: float = typer.Option(2.0, "--grace", min=0),
 ):
     """Keep the primary serving when its standby is lost (relax, then restore synchronous commit)."""
     c: Ctx = ctx.obj

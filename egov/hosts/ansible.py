@@ -42,8 +42,8 @@ class PlaybookResult:
 
 
 def _msg(res: dict) -> str:
-    if res.get("censored"):
-        return res["censored"]
+    if res.get("censored"):  # a no_log task: the playbooks report its reason in a "(failed)" task after it
+        return "its output is hidden because it handles secrets (no_log)"
     for k in ("msg", "stderr", "module_stderr", "stdout"):
         v = res.get(k)
         if v:

@@ -112,15 +112,15 @@ def inventory(ctx: typer.Context, fmt: str = typer.Option("ansible", "--format",
 
     from egov.hosts.build import make_inventory
 
+    if fmt not in ("ansible", "json"):  # before anything is made (the inventory makes the secrets file)
+        raise typer.BadParameter(f"{fmt!r}: use ansible or json", param_hint="--format")
     c: Ctx = ctx.obj
     e = c.estate()
     inv = make_inventory(e, resolve(e, c.state_dir, require_up=False), c.state_dir)
     if fmt == "json":
         emit_json(inv)
-    elif fmt == "ansible":
-        sys.stdout.write(yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
     else:
-        raise typer.BadParameter("use ansible or json", param_hint="--format")
+        sys.stdout.write(yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
 
 
 

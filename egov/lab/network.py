@@ -24,7 +24,6 @@ routers' saved configs to `<lab dir>/net/frr/` and the next `lab up` starts from
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import pwd
@@ -35,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from egov.core import topology
 from egov.core.model import DeviceRole, Estate, SubnetPurpose
 from egov.lab import netns
 from egov.lab.host import _reap
@@ -45,7 +45,7 @@ FRR_DIR = Path("/usr/lib/frr")
 FRR_DAEMONS = ("zebra", "staticd", "ospfd")
 VTYSH = "/usr/bin/vtysh"
 FRR_RUN = Path("/run/egov-net/frr")  # one lab per machine, like its namespace names
-NET_POOLS = ("management", "transit", "service")
+NET_POOLS = tuple(topology.NETWORK_POOL_PURPOSES.values())  # validate holds network subnets to these
 SWITCH_MODEL = "cisco_2960_24TT_L"
 
 
@@ -123,7 +123,7 @@ class LabNetwork:
             svc = next((s for s in t.subnets if s.purpose == SubnetPurpose.service), None)
             if svc is not None:
                 cns = f"{self.prefix}c-{t.id}"
-                addr = ipaddress.IPv4Interface((int(svc.cidr.network_address) + 100, svc.cidr.prefixlen))
+                addr = topology.service_client(svc)  # validate refuses a subnet without room for it
                 gw = svc.gateway or next(svc.cidr.hosts())
                 clients[t.id] = (cns, str(addr), str(gw))
                 veths.append(Veth(tns, "service", cns, "eth0", str(addr)))

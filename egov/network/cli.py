@@ -91,7 +91,17 @@ def render(
 ):
     """Print (or write) each device's intended configuration."""
     from egov.network import render as rmod
+    from egov.network.platforms import PLATFORMS
 
+    if platform is not None and platform not in PLATFORMS:
+        raise typer.BadParameter(f"unknown platform {platform!r} (known: {', '.join(PLATFORMS)})",
+                                 param_hint="--platform")
+    if out_dir is not None:
+        for q in (out_dir, *out_dir.parents):
+            if q.exists():
+                if not q.is_dir():
+                    raise typer.BadParameter(f"{q} is a file, not a directory", param_hint="--out")
+                break
     c: Ctx = ctx.obj
     lab = not production and target_kind() == "lab"
     res = rmod.render_all(c.estate(), lab=lab, devices=devices, platform=platform)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+from egov.clikit import USAGE_EXIT
 from egov.core.journal import Journal
 from tests.conftest import CONGHUA, ROOT
 
@@ -83,7 +84,8 @@ def test_journal_verify_cli_names_the_bad_record(state):
 
 def test_unknown_command_is_a_usage_error():
     r = egov("frobnicate")
-    assert r.returncode == 2 and "No such command" in r.stderr
+    assert r.returncode == USAGE_EXIT and r.returncode != 2
+    assert r.stderr.strip() == "egov: usage: No such command 'frobnicate'. (see 'egov --help')"
 
 
 def test_net_rollback_bad_requests_are_one_clear_line(state):
@@ -123,3 +125,125 @@ def test_json_is_one_document_also_on_failure(panyu, tmp_path):
     r = egov("drill", "run", "meteor-strike", "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
     data = json.loads(r.stdout)
     assert r.returncode == 4 and "no scenario 'meteor-strike'" in data["error"]
+
+
+# --------------------------------------------------------------------------- usage errors, no tracebacks
+def run(argv, capsys, monkeypatch):
+    """egov in-process (fast enough to run every command): (exit code, stdout, stderr)."""
+    from egov import clikit
+    from egov.cli import main
+
+    monkeypatch.setattr(clikit, "_emitted", False)
+    try:
+        main(list(map(str, argv)))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    o, e = capsys.readouterr()
+    return code, o, e
+
+
+def leaf_commands():
+    """Every command egov has, as its argv path (walked from the CLI itself, so new ones are covered)."""
+    import typer
+
+    from egov.cli import app
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if not subs:
+            yield path, cmd
+            return
+        for name, sub in subs.items():
+            yield from walk(sub, path + [name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def test_every_command_refuses_bad_flags_and_paths_without_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EGOV_STATE_DIR", str(tmp_path / "state"))
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    cmds = leaf_commands()
+    assert len(cmds) > 40 and {("net", "render"), ("validate",)} <= {tuple(p) for p, _ in cmds}
+    for path, cmd in cmds:
+        # `lab exec`/`lab ssh` pass unknown words on to the command they run, by design
+        passes_on = cmd.context_settings.get("ignore_unknown_options")
+        for argv in ([] if passes_on else [[*path, "--no-such-flag"]]) + [
+                ["--state-dir", afile, *path], [*path, "--estate", afile], [*path, "--estate", ""],
+                [*path, "--state-dir", afile / "below"]]:
+            code, o, e = run(argv, capsys, monkeypatch)
+            assert code == USAGE_EXIT, (argv, code, o, e)
+            assert "Traceback" not in o + e, argv
+            assert e.startswith("egov: usage: ") and len(e.strip().splitlines()) == 1, (argv, e)
+    # numbers that are not numbers, or out of range, for every numeric option of every command
+    numeric = [(path, o) for path, cmd in cmds for prm in cmd.params if prm.param_type_name == "option"
+               and not prm.is_flag and prm.type_descriptor.annotation in (int, float)
+               for o in prm.opts[:1]]
+    assert len(numeric) >= 8
+    for path, opt in numeric:
+        for value in ("x", "-1"):
+            code, o, e = run([*path, opt, value], capsys, monkeypatch)
+            assert code == USAGE_EXIT and "Traceback" not in o + e and e.startswith("egov: usage: "), (path, opt, e)
+    # nothing was made on the way (no state dir, no secrets file)
+    assert not (tmp_path / "state").exists()
+
+
+def test_global_options_are_accepted_after_the_verb(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("EGOV_STATE_DIR", str(tmp_path / "state"))
+    code, o, _ = run(["validate", "--estate", CONGHUA, "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(o)["estate"] == "conghua"
+    code, o, _ = run(["show", f"--estate={CONGHUA}", "--json", "--state-dir", tmp_path / "s2"], capsys, monkeypatch)
+    assert code == 0 and json.loads(o)["estate"]["name"] == "conghua"
+    # after `--` the words belong to the remote command, not to egov
+    from egov.cli import hoist_globals
+
+    assert hoist_globals(["lab", "ssh", "h", "--", "x", "--estate", "y"]) == ["lab", "ssh", "h", "--", "x", "--estate",
+                                                                             "y"]
+    assert hoist_globals(["net", "plan", "--estate", "e", "-n"]) == ["--estate", "e", "net", "plan", "-n"]
+    code, _, e = run(["validate", "--estate"], capsys, monkeypatch)
+    assert code == USAGE_EXIT and "Option '--estate' requires an argument" in e
+
+
+def test_bad_option_values_are_refused_before_anything_is_made(tmp_path, capsys, monkeypatch):
+    state = tmp_path / "state"
+    monkeypatch.setenv("EGOV_STATE_DIR", str(state))
+    afile = tmp_path / "out.cfg"
+    afile.write_text("keep me")
+    cases = {
+        ("net", "render", "--platform", "junos"): "Invalid value for --platform: unknown platform 'junos'",
+        ("net", "render", "--out", afile): f"Invalid value for --out: {afile} is a file, not a directory",
+        ("inventory", "--format", "BAD"): "Invalid value for --format: 'BAD': use ansible or json",
+        ("--estate", afile, "validate"): f"Invalid value for --estate: {afile} is a file, not an estate directory",
+        ("--estate", "", "validate"): "Invalid value for --estate: is empty",
+        ("--estate", tmp_path / "nope", "show"): "no such directory",
+        ("--state-dir", afile, "journal", "show"): f"{afile} is a file, not a directory",
+    }
+    for argv, want in cases.items():
+        code, o, e = run(argv, capsys, monkeypatch)
+        assert code == USAGE_EXIT and want in e and "Traceback" not in o + e, (argv, e)
+    assert afile.read_text() == "keep me" and not state.exists()  # inventory made no secrets file
+    code, o, e = run(["show", "--json", "--estate", tmp_path / "nope"], capsys, monkeypatch)
+    assert code == USAGE_EXIT and json.loads(o)["exit_code"] == USAGE_EXIT
+
+
+def test_unexpected_errors_are_one_line_and_a_log(tmp_path, capsys, monkeypatch):
+    import egov.cli
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("EGOV_STATE_DIR", str(state))
+
+    def boom(_estate):
+        raise RuntimeError("something nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(egov.cli, "summarize", boom)
+    code, o, e = run(["show"], capsys, monkeypatch)
+    assert code == 1 and "Traceback" not in o + e
+    line = e.strip()
+    assert len(line.splitlines()) == 1
+    assert line.startswith("egov: unexpected error: RuntimeError: something nobody foresaw (traceback in ")
+    log = line.rsplit("traceback in ", 1)[1].rstrip(")")
+    assert log.startswith(str(state / "logs")) and "Traceback" in open(log).read()
+    assert os.stat(log).st_mode & 0o077 == 0
+    code, o, e = run(["show", "--json"], capsys, monkeypatch)
+    assert code == 1 and json.loads(o)["error"].startswith("unexpected error: RuntimeError")

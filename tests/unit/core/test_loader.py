@@ -44,3 +44,84 @@ def test_second_estate_with_three_sites_needs_no_code_change():
     assert e.meta.name == "conghua" and len(e.sites) == 3
     assert len(e.network.towns) != 19
     assert {s.role.value for s in e.sites} == {"primary", "backup", "witness"}
+
+
+# --------------------------------------------------------------------------- file-level problems
+def _problems(path):
+    import pytest
+
+    from egov.core.errors import EstateInvalid
+
+    with pytest.raises(EstateInvalid) as info:
+        load_estate(path)
+    assert info.value.exit_code == 2
+    return [str(p) for p in info.value.problems]
+
+
+BOMB = """estate_name: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+""" + "".join(f"x{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
+
+
+def test_alias_bomb_is_refused_within_a_second(tmp_path):
+    import time
+
+    (tmp_path / "estate.yaml").write_text(BOMB + "pools: *a9\n")  # 10**10 strings once expanded
+    t0 = time.monotonic()
+    found = _problems(tmp_path)  # the other files are missing: only the bomb costs time
+    assert time.monotonic() - t0 < 1.0
+    assert any(p.startswith("estate.yaml:") and "YAML aliases expand" in p and "refused" in p for p in found)
+    line = next(p for p in found if "YAML aliases" in p).split(":")[1]
+    assert line.isdigit() and 1 <= int(line) <= 10
+
+
+def test_recursive_alias_is_refused(panyu):
+    (panyu.path / "apps.yaml").write_text("applications: &x [*x]\n")
+    found = _problems(panyu.path)
+    assert any(p.startswith("apps.yaml:1:") and "YAML aliases expand" in p for p in found)
+
+
+def test_modest_aliases_are_fine(panyu):
+    text = (panyu.path / "databases.yaml").read_text(encoding="utf-8")
+    (panyu.path / "databases.yaml").write_text("x-defaults: &d {a: 1}\n" + text, encoding="utf-8")
+    found = _problems(panyu.path)  # the alias is read; only the unknown top-level key is refused
+    assert found == ["databases.yaml:1: x-defaults: unknown field (misspelt?)"]
+
+
+def test_file_level_problems_have_a_line(panyu, tmp_path):
+    (panyu.path / "apps.yaml").write_text("   \n# only a comment\n")
+    (panyu.path / "databases.yaml").write_bytes("databases:\n  - id: pop\n    name: 人口".encode() + b"\xff\xfe\n")
+    found = _problems(panyu.path)
+    assert "apps.yaml:1: file is empty (an estate file is a YAML mapping)" in found
+    assert any(p.startswith("databases.yaml:3: not UTF-8 text (byte ") for p in found)
+    f = tmp_path / "plain-file"
+    f.write_text("x")
+    assert _problems(f) == [f"{f}: is a file, not an estate directory "
+                            "(a folder holding estate.yaml, sites.yaml, network.yaml, databases.yaml, apps.yaml)"]
+
+
+def test_unreadable_file_is_one_problem(panyu, monkeypatch):
+    from pathlib import Path
+
+    real = Path.read_bytes
+
+    def read_bytes(self):  # root reads anything, so chmod 0 would not show it
+        if self.name == "sites.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert "sites.yaml: cannot read: Permission denied" in _problems(panyu.path)
+
+
+def test_messages_do_not_repeat_the_value(panyu):
+    panyu.edit("sites.yaml", lambda d: d["sites"][0]["dr"].update(rto="five seconds"))
+    found = _problems(panyu.path)
+    msg = next(p for p in found if "dr.rto" in p)
+    assert msg.count("five seconds") == 1, msg
+
+
+def test_huge_values_in_messages_are_cut(panyu):
+    panyu.edit("estate.yaml", lambda d: d.update(name=["x" * 1000] * 50))
+    found = _problems(panyu.path)
+    msg = next(p for p in found if p.startswith("estate.yaml:") and ": name:" in p)
+    assert len(msg) < 200 and "got " in msg

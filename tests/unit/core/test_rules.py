@@ -305,6 +305,66 @@ CASES = [
 ]
 
 
+def _second_mgmt(d):
+    t = d["towns"][0]
+    t["subnets"].append({"id": "shiqiao-mgmt2", "cidr": "10.30.200.0/24", "pool": "net-mgmt", "purpose": "mgmt",
+                         "vlan": 10})
+    t["villages"][1]["mgmt_ip"] = "10.30.200.10"
+
+
+def _second_cluster(d):
+    d["databases"][1]["primary_host"] = d["databases"][1]["replication"]["standby_hosts"][0]
+    d["databases"][1]["replication"]["standby_hosts"] = [d["databases"][0]["primary_host"]]
+
+
+# shapes the builders do not support: refused by validate, not built wrong (issue 17)
+UNSUPPORTED = [
+    ("transit-pool-too-small", "estate.yaml", lambda d: d["pools"][3].update(cidr="10.31.0.0/20"),
+     "estate.yaml:", "pools[3].cidr", "transit pool 10.31.0.0/20 is too small for the links the topology derives"),
+    ("no-transit-pool", "estate.yaml", lambda d: d["pools"][3].update(purpose="links"),
+     "estate.yaml:", "pools", "no pool with purpose transit"),
+    ("two-transit-pools", "estate.yaml",
+     lambda d: d["pools"].append({"id": "t2", "name": "t2", "cidr": "10.99.0.0/16", "purpose": "transit"}),
+     "estate.yaml:", "pools[5].purpose", "a second transit pool"),
+    ("subnet-in-transit-pool", "estate.yaml",
+     lambda d: d["pools"][3].update(cidr="10.30.0.0/15"), "network.yaml:", "towns[0].subnets[0].cidr",
+     "lies in the transit pool"),
+    ("two-mgmt-subnets", "network.yaml", _second_mgmt, "network.yaml:", "towns[0].subnets[2].purpose",
+     "a second mgmt subnet in town shiqiao: not supported"),
+    ("village-under-village", "network.yaml", lambda d: village(d).update(uplink=village(d, 5, 0)["id"]),
+     "network.yaml:", "towns[5].villages[12].uplink", "is another village: not supported"),
+    ("service-subnet-too-small", "network.yaml",
+     lambda d: d["towns"][0]["subnets"][1].update(cidr="10.40.1.0/30", gateway="10.40.1.1"),
+     "network.yaml:", "towns[0].subnets[1].cidr", "no room for the service-centre client"),
+    ("banner-quote", "estate.yaml", lambda d: d.update(login_banner='Authorised "staff" only'),
+     "estate.yaml:", "login_banner", "double quote"),
+    ("banner-percent", "estate.yaml", lambda d: d.update(login_banner="100% authorised only"),
+     "estate.yaml:", "login_banner", "'%' (ends Comware"),
+    ("banner-newline", "estate.yaml", lambda d: d.update(login_banner="line one\nline two"),
+     "estate.yaml:", "login_banner", "line break"),
+    ("health-path-not-served", "apps.yaml", lambda d: d["applications"][0].update(health_path="/status"),
+     "apps.yaml:", "applications[0].health_path", "'/status' is not served by egov's applications"),
+    ("asynchronous", "databases.yaml", lambda d: d["databases"][2]["replication"].update(mode="asynchronous"),
+     "databases.yaml:", "databases[2].replication.mode", "asynchronous replication is not built"),
+    ("second-port", "databases.yaml", lambda d: d["databases"][1].update(port=5433),
+     "databases.yaml:", "databases[1].port", "port 5433 differs from"),
+    ("second-cluster", "databases.yaml", _second_cluster,
+     "databases.yaml:", "databases[1].primary_host", "several database clusters are not supported"),
+    ("other-standbys", "databases.yaml", lambda d: d["databases"][3]["replication"].update(standby_hosts=["lr-db1",
+                                                                                                          "dfs-db2"]),
+     "databases.yaml:", "databases[3].replication.standby_hosts", "one cluster has one set"),
+    ("town-subnet-other-purpose", "network.yaml",
+     lambda d: d["towns"][0]["subnets"].append({"id": "shiqiao-db", "cidr": "10.40.250.0/24", "pool": "town-service",
+                                                "purpose": "db"}),
+     "network.yaml:", "towns[0].subnets[2].purpose", "a db subnet would be configured nowhere"),
+    ("network-subnet-pool-purpose", "estate.yaml", lambda d: d["pools"][2].update(purpose="mgmt"),
+     "network.yaml:", "towns[0].subnets[0].pool", "pool net-mgmt has purpose 'mgmt'; a mgmt subnet comes from a pool"),
+    ("platform-without-template", "network.yaml", lambda d: d["towns"][0]["router"].update(platform="cisco_ios"),
+     "network.yaml:", "towns[0].router.platform", "platform cisco_ios cannot play role town_aggregation"),
+]
+CASES += UNSUPPORTED
+
+
 @pytest.mark.parametrize("file,mutate,where,path,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_each_rule_names_file_path_and_problem(panyu, file, mutate, where, path, message):
     panyu.edit(file, mutate)
@@ -358,9 +418,36 @@ def test_missing_and_empty_files(panyu):
     (panyu.path / "databases.yaml").write_text("# nothing\n")
     found = problems(panyu.path)
     assert any(p.startswith("apps.yaml: missing") for p in found)
-    assert any(p.startswith("databases.yaml: file is empty") for p in found)
+    assert any(p.startswith("databases.yaml:1: file is empty") for p in found)
 
 
 def test_estate_directory_not_found(tmp_path):
     found = problems(tmp_path / "nope")
     assert found == [f"{tmp_path / 'nope'}: estate directory not found"]
+
+
+def test_a_26_service_subnet_is_accepted_and_its_lab_client_fits(panyu):
+    """/26 (or any /29 or wider) service subnets: the lab's client address is derived to fit."""
+    from ipaddress import IPv4Network
+
+    from egov.core.model import Subnet
+    from egov.core.topology import service_client
+
+    panyu.edit("network.yaml", lambda d: d["towns"][0]["subnets"][1].update(cidr="10.40.1.0/26", gateway="10.40.1.1"))
+    e = load_estate(panyu.path)
+    sn = e.network.towns[0].subnets[1]
+    c = service_client(sn)
+    assert c.network == IPv4Network("10.40.1.0/26") and str(c.ip) == "10.40.1.62"
+    for cidr, gw, want in (("10.40.1.0/24", "10.40.1.1", "10.40.1.100"), ("10.40.1.0/29", "10.40.1.6", "10.40.1.5"),
+                           ("10.40.1.0/30", None, None)):
+        got = service_client(Subnet(id="s", cidr=cidr, pool="p", purpose="service", gateway=gw))
+        assert (str(got.ip) if got else None) == want, cidr
+
+
+def test_served_health_paths_match_the_apps():
+    from egov.core.rules import SERVED_HEALTH_PATHS
+    from tests.conftest import ROOT
+
+    web = (ROOT / "apps_deploy" / "src" / "egov_apps" / "web.py").read_text()
+    for path in SERVED_HEALTH_PATHS:
+        assert f'self.route("GET", "{path}")' in web
