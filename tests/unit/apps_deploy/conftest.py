@@ -6,6 +6,7 @@ test runs inside a transaction that is rolled back: each starts from the same st
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -149,3 +150,21 @@ def client(db):
     from django.test import Client
 
     return Client()
+
+
+@pytest.fixture
+def approval_upstream(monkeypatch):
+    """upstream.call to one-stop-approval answered by its own views in this process (same DB)."""
+    from django.test import Client, override_settings
+
+    from egov_apps.common import upstream
+
+    def call(app_id, method, path, body=None, timeout=5):
+        assert app_id == "one-stop-approval"
+        with override_settings(ROOT_URLCONF="egov_apps.approval.urls"):
+            c = Client()
+            r = c.get(path) if method == "GET" else \
+                c.post(path, json.dumps(body or {}), content_type="application/json")
+        return r.status_code, r.json()
+
+    monkeypatch.setattr(upstream, "call", call)

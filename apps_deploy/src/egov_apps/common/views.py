@@ -101,8 +101,10 @@ def csrf_failure(request, reason=""):
 
 
 @never_cache
-def locked_out(request, credentials=None, *args, **kwargs):
+def locked_out(request, original_response=None, credentials=None, *args, **kwargs):
+    """django-axes' lockout answer (called as (request, original_response, credentials))."""
     user = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
+    user = user or request.POST.get("username", "")
     audit.record(request, "login", outcome="refused", actor=str(user)[:150],
                  detail="account locked (too many failures)")
     minutes = int(settings.AXES_COOLOFF_TIME * 60)
