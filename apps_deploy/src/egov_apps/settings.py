@@ -28,7 +28,7 @@ def _database(dsn: str) -> dict:
     """A Django DATABASES entry from a libpq URL (multi-host lists and options kept as they are)."""
     info = psycopg.conninfo.conninfo_to_dict(dsn)
     db = {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "egov_apps.common.pg",  # Django's, trying the last read-write host first
         "NAME": info.pop("dbname", ""),
         "USER": info.pop("user", ""),
         "PASSWORD": info.pop("password", ""),

@@ -113,3 +113,15 @@ def test_health_names_each_database(client):
         body = client.get("/healthz").json()
     assert body["status"] == "ok" and set(body["db"]) == {"app", "population", "legal_entities"}
     assert client.get("/version").json()["version"] == "dev"
+
+
+def test_the_host_that_answered_last_is_tried_first(django_env, monkeypatch):
+    from egov_apps.common.pg import base
+
+    params = {"host": "10.0.0.1,10.0.0.2", "port": "5432,5433", "dbname": "x"}
+    assert base.ordered(params) == params
+    monkeypatch.setitem(base._preferred, "10.0.0.1,10.0.0.2", "10.0.0.2")
+    assert base.ordered(params) == {"host": "10.0.0.2,10.0.0.1", "port": "5433,5432", "dbname": "x"}
+    from django.db import connections
+
+    assert type(connections["default"]).__module__ == "egov_apps.common.pg.base"
