@@ -123,3 +123,11 @@ def test_json_is_one_document_also_on_failure(panyu, tmp_path):
     r = egov("drill", "run", "meteor-strike", "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
     data = json.loads(r.stdout)
     assert r.returncode == 4 and "no scenario 'meteor-strike'" in data["error"]
+
+
+def test_lab_open_bad_requests_are_one_clear_line(state):
+    env = {"EGOV_STATE_DIR": str(state)}
+    r = egov("lab", "open", "census", env=env)
+    assert r.returncode == 2 and "no application 'census' in the estate" in r.stderr and "Traceback" not in r.stderr
+    r = egov("lab", "open", "hotline-12345", "--site", "mars", env=env)
+    assert r.returncode == 2 and "hotline-12345 has no front at site 'mars'" in r.stderr
