@@ -88,3 +88,34 @@ def test_approval_unreachable_is_a_clear_503(client, db, monkeypatch):
     r = client.post("/apply/440113-0009/", {"applicant_type": "person", "applicant_id": db["persons"][0],
                                             "applicant_phone": "13800138000"})
     assert r.status_code == 503 and "审批系统暂时无法访问" in r.content.decode()
+
+
+def test_joint_form_fans_out_to_departments(client, db, approval_upstream):
+    from egov_apps.approval.models import Application
+
+    page = client.get("/joint/").content.decode()
+    assert "企业开办一表通" in page and page.count('name="item_codes"') == 5
+    r = client.post("/joint/", {"uscc": db["entities"][0], "item_codes": ["440113-0002", "440113-0025"]})
+    assert r.status_code == 201 and "区税务局" in r.content.decode()
+    assert set(Application.objects.values_list("department", flat=True)) == {"区市场监督管理局", "区税务局"}
+
+
+@pytest.mark.parametrize("form, text", [
+    ({"uscc": "91440113MA59XXXX0A", "item_codes": ["440113-0002", "440113-0025"]}, "校验位"),
+    ({"uscc": "GOOD", "item_codes": ["440113-0002"]}, "至少选择两个"),
+    ({"uscc": "GOOD", "item_codes": ["440113-0002", "440113-0009"]}, "不在一表通范围"),
+])
+def test_malformed_joint_form_writes_nothing(client, db, approval_upstream, form, text):
+    from egov_apps.approval.models import Application, JointApplication
+
+    form = {**form, "uscc": db["entities"][0] if form["uscc"] == "GOOD" else form["uscc"]}
+    r = client.post("/joint/", form)
+    assert r.status_code == 400 and text in r.content.decode()
+    assert not Application.objects.exists() and not JointApplication.objects.exists()
+
+
+def test_applying_for_an_unknown_item_is_audited(client):
+    from egov_apps.common.models import AuditEntry
+
+    assert client.post("/apply/440113-9999/", {"applicant_type": "person"}).status_code == 404
+    assert AuditEntry.objects.filter(action="apply", target="440113-9999", outcome="refused").exists()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("guide/<str:code>/", views.guide, name="hall-guide"),
     path("apply/<str:code>/", views.apply, name="hall-apply"),
     path("track/", views.track, name="hall-track"),
+    path("joint/", views.joint, name="hall-joint"),
     path("items", api.items),
     path("items/<str:code>", api.guide),
 ]

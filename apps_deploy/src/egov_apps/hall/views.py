@@ -16,6 +16,8 @@ from egov_apps.common.views import bad_request, message
 from egov_apps.hall.models import ServiceItem
 
 APPROVAL = "one-stop-approval"
+# 企业开办一表通: registration, tax, social security, seal... (the catalogue's enterprise items)
+JOINT_ITEMS = ["440113-0002", "440113-0025", "440113-0026", "440113-0005", "440113-0003"]
 STATUS = {"open": "待受理", "accepted": "已受理，审查中", "more_material": "请补正材料",
           "completed": "已办结（准予许可）", "rejected": "不予许可"}
 
@@ -32,9 +34,11 @@ def index(request):
     return render(request, "hall/index.html", {"items": qs, "q": q, "department": dept, "departments": departments})
 
 
-def _item(code: str) -> ServiceItem:
+def _item(code: str, request=None) -> ServiceItem:
     item = ServiceItem.objects.filter(code=code).first()
     if item is None:
+        if request is not None and request.method == "POST":
+            audit.record(request, "apply", code[:40], outcome="refused", detail="unknown service item")
         raise Http404("no such service item")
     return item
 
@@ -47,7 +51,7 @@ def guide(request, code: str):
 
 @require_http_methods(["GET", "POST"])
 def apply(request, code: str):
-    item = _item(code)
+    item = _item(code, request)
     if request.method == "GET":
         return render(request, "hall/apply.html", {"item": item, "form": {}})
     form = {k: request.POST.get(k, "").strip().upper() if k == "applicant_id" else request.POST.get(k, "").strip()
@@ -73,6 +77,36 @@ def apply(request, code: str):
         return render(request, "hall/apply.html", {"item": item, "form": form, "error": msg}, status=400)
     audit.record(request, "apply", f"application:{body['id']}", detail=item.code)
     return render(request, "hall/applied.html", {"item": item, "app": body}, status=201)
+
+
+@require_http_methods(["GET", "POST"])
+def joint(request):
+    """企业开办一表通: one form for an enterprise, fanned out by approval to every department at once."""
+    items = ServiceItem.objects.filter(code__in=JOINT_ITEMS)
+    if request.method == "GET":
+        return render(request, "hall/joint.html", {"items": items, "form": {}})
+    uscc = request.POST.get("uscc", "").strip().upper()
+    codes = [c for c in request.POST.getlist("item_codes") if c]
+    problem = uscc_problem(uscc) or (None if len(set(codes)) >= 2 else "请至少选择两个事项") \
+        or (None if set(codes) <= set(JOINT_ITEMS) else "所选事项不在一表通范围内")
+    if problem:
+        audit.record(request, "apply.joint", outcome="refused", detail=problem)
+        return render(request, "hall/joint.html", {"items": items, "form": {"uscc": uscc, "codes": codes},
+                                                   "error": problem}, status=400)
+    try:
+        status, body = upstream.call(APPROVAL, "POST", "/joint-applications",
+                                     {"uscc": uscc, "item_codes": sorted(set(codes))})
+    except upstream.Unavailable:
+        return message(request, "服务暂不可用", "审批系统暂时无法访问，请稍后再试。", 503)
+    if status != 201:
+        audit.record(request, "apply.joint", outcome="refused", detail=f"{status} {body.get('error', '')}")
+        msg = {404: "法人库中没有该统一社会信用代码的登记信息"}.get(status, "申请未能提交，请核对后重试")
+        return render(request, "hall/joint.html", {"items": items, "form": {"uscc": uscc, "codes": codes},
+                                                   "error": msg}, status=400)
+    audit.record(request, "apply.joint", f"joint:{body['joint_id']}", detail=",".join(sorted(set(codes))))
+    names = {i.code: i.name for i in items}
+    rows = [{**a, "name": names.get(a["item_code"], a["item_code"])} for a in body["applications"]]
+    return render(request, "hall/joint_done.html", {"joint": body, "rows": rows}, status=201)
 
 
 @require_http_methods(["GET", "POST"])
