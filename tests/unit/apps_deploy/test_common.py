@@ -125,3 +125,20 @@ def test_the_host_that_answered_last_is_tried_first(django_env, monkeypatch):
     from django.db import connections
 
     assert type(connections["default"]).__module__ == "egov_apps.common.pg.base"
+
+
+def test_the_audit_log_is_readable_by_supervisors_only(client, staff):
+    from django.test import Client
+
+    from egov_apps.common.models import AuditEntry
+
+    _, t_sup = staff("jiancha", "区政务服务数据管理局", role="supervisor")
+    _, t_clerk = staff("clerk1", "区民政局")
+    clerk = Client()
+    login(clerk, "clerk1", t_clerk())
+    assert clerk.get("/staff/audit/").status_code == 403
+    assert AuditEntry.objects.filter(actor="clerk1", action="audit.view", outcome="refused").exists()
+    login(client, "jiancha", t_sup())
+    page = client.get("/staff/audit/")
+    assert page.status_code == 200 and "audit.view" in page.content.decode() and "<form method=\"post\"" not in \
+        page.content.decode().split("<main>")[1]

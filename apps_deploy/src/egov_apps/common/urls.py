@@ -9,4 +9,5 @@ shared = [
     path("version", views.version_view),
     path("staff/login/", views.StaffLogin.as_view(), name="login"),
     path("staff/logout/", views.staff_logout, name="logout"),
+    path("staff/audit/", views.audit_log, name="audit"),
 ]

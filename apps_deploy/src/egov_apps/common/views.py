@@ -120,3 +120,27 @@ def forbidden(request, what: str, target: str = ""):
 def bad_request(request, text: str, what: str = "form", target: str = ""):
     audit.record(request, what, target, outcome="refused", detail=text)
     return message(request, "提交有误", text, 400)
+
+
+def audit_log(request):
+    """The latest audit entries, read-only, for supervisors and leaders (clerks: 403, audited)."""
+    from egov_apps.common.models import AuditEntry
+    from egov_apps.common.staff import staff_required
+
+    @staff_required
+    def view(request):
+        if request.user.staff.role not in ("supervisor", "leader"):
+            audit.record(request, "audit.view", outcome="refused", detail="role may not read the audit log")
+            return message(request, "无权访问", "只有科室负责人和监察人员可以查看审计日志。", 403)
+        entries = AuditEntry.objects.all()
+        if request.user.staff.role == "leader":
+            entries = entries.filter(actor__in=_department_users(request.user.staff.department))
+        return render(request, "common/audit.html", {"entries": entries[:200]})
+
+    return view(request)
+
+
+def _department_users(department: str) -> list[str]:
+    from egov_apps.common.models import StaffProfile
+
+    return list(StaffProfile.objects.filter(department=department).values_list("user__username", flat=True))
