@@ -1,8 +1,10 @@
 """Ship the government-service applications as versioned releases, with fabric.
 
-A release of APP at VERSION is a tarball built here: the `egov_apps` code, its
-migrations, `ENTRYPOINT`, `VERSION`, and the dependency wheels from the local
-wheelhouse (hosts download nothing). `deploy` does, for every host the estate names:
+A release of APP at VERSION is a tarball built here: the `egov_apps` Django project (all
+four applications; the host's EGOV_APP_ID picks one), its migrations, templates and static
+files, `ENTRYPOINT`, `VERSION`, and the dependency wheels from the local wheelhouse (Django,
+django-otp, django-axes, whitenoise, gunicorn, psycopg: hosts download nothing). `deploy`
+does, for every host the estate names:
 
   1. upload + unpack into releases/VERSION and install into that release's own venv
      (all hosts in parallel: nothing serving changes yet);
@@ -234,7 +236,8 @@ def _install(target: Target, p: HostApp, rel: Release) -> str:
             f"--find-links wheels -r requirements.txt; "
             f"echo {d}/src > $(venv/bin/python -c 'import sysconfig; "
             f"print(sysconfig.get_paths()[\"purelib\"])')/egov_apps.pth; "
-            f"venv/bin/python -c 'import egov_apps, gunicorn, psycopg'; touch .installed",
+            f"venv/bin/python -c 'import egov_apps, gunicorn, psycopg, django, django_otp, axes, whitenoise'; "
+            f"touch .installed",
             what=f"install {p.app} {rel.version} into its venv",
             host=p.host,
             timeout=300,

@@ -146,6 +146,46 @@ def ssh(ctx: typer.Context, host: str, command: List[str] = typer.Argument(None)
     os.execvp(argv[0], argv)
 
 
+@lab_app.command("open")
+def open_(ctx: typer.Context, app: str = typer.Argument(..., help="An application id (egov show lists them)."),
+          site: str = typer.Option(None, "--site", help="Whose front (default: the site serving now)."),
+          port: int = typer.Option(None, "--port", help="Local port (default: the application's own port).")):
+    """Forward 127.0.0.1:PORT on this machine to APP's front in the lab, until Ctrl-C."""
+    from egov.core.state import RuntimeState
+    from egov.lab import forward, netns
+
+    c: Ctx = ctx.obj
+    estate = c.estate()
+    apps = {a.id: a for a in estate.applications}
+    if app not in apps:
+        raise typer.BadParameter(f"no application {app!r} in the estate (has: {', '.join(sorted(apps))})",
+                                 param_hint="APP")
+    sites = {s.id: s for s in estate.sites if s.service_address and apps[app].runs_on.get(s.id)}
+    if site is None:
+        site = RuntimeState(c.state_dir, estate).serving_address()[0]
+    if site not in sites:
+        raise typer.BadParameter(f"{app} has no front at site {site!r} (has: {', '.join(sorted(sites))})",
+                                 param_hint="--site")
+    lab = _lab(ctx)
+    if not lab.is_up():
+        err.print("egov: error: the lab is not up: run `egov lab up` first")
+        raise typer.Exit(1)
+    port = port or apps[app].port
+    try:
+        listener = forward.listen(port)
+    except OSError as e:
+        err.print(f"egov: error: cannot listen on 127.0.0.1:{port}: {e.strerror} (choose another with --port)")
+        raise typer.Exit(1) from None
+    netns.enter(CTL)  # the listener stays in this machine's namespace; connections to the front leave from here
+    target = (str(sites[site].service_address), apps[app].port)
+    out.print(f"{app} ({apps[app].name}) at {site}: open http://127.0.0.1:{port}/ (-> {target[0]}:{target[1]}); "
+              "Ctrl-C to stop", highlight=False)
+    try:
+        forward.serve(listener, target, on_error=lambda m: err.print(f"egov: {m}"))
+    except KeyboardInterrupt:
+        pass
+
+
 @lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def exec_(ctx: typer.Context, command: List[str] = typer.Argument(..., help="Command to run in the controller.")):
     """Run any command inside the lab's controller namespace, where estate addresses are reachable.

@@ -56,7 +56,8 @@ def test_a_write_through_the_front_is_on_the_standby(built):
     run, lab, _ = built
     body = json.dumps({"caller_phone": "13900000000", "town_id": "shiqiao", "category": "建议", "content": "增设公交站",
                        "client_ref": "pytest-front-1"}, ensure_ascii=False)
-    r = ssh(lab, "lr-lb1", f"curl -s -m 5 -XPOST http://10.20.1.10:8102/tickets -d '{body}'")
+    r = ssh(lab, "lr-lb1", f"curl -s -m 5 -XPOST -H 'Content-Type: application/json' http://10.20.1.10:8102/tickets "
+                           f"-d '{body}'")
     ticket = json.loads(r.stdout)
     assert ticket["ticket_no"].startswith("12345-")
     r = ssh(
@@ -106,8 +107,8 @@ def _broken_source(tmp_path, fn):
 
 def test_release_failing_its_health_check_is_rolled_back(built, tmp_path):
     run, lab, _ = built
-    src = _broken_source(tmp_path, lambda p: (p / "hotline.py").write_text(
-        (p / "hotline.py").read_text() + "\napp.health_dbs.append('NO_SUCH_DB')\n"))
+    src = _broken_source(tmp_path, lambda p: (p / "common" / "views.py").write_text(
+        (p / "common" / "views.py").read_text() + "\nHEALTH_DBS['hotline'].append('no_such_db')\n"))
     r = run("apps", "deploy", "hotline-12345", "--version", "2.0.0-bad", "--source", src, check=False)
     assert r.returncode == 1
     err = r.stderr.strip()
@@ -122,19 +123,22 @@ def test_failed_migration_leaves_the_schema_and_the_release_as_they_were(built, 
     run, lab, _ = built
 
     def add_bad_migration(pkg):
-        (pkg / "migrations" / "hotline-12345" / "002_bad.sql").write_text(
-            "CREATE TABLE callbacks (id int);\nALTER TABLE tickets ADD COLUMN oops no_such_type;\n")
+        (pkg / "hotline" / "migrations" / "0002_bad.py").write_text(
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+            "    dependencies = [('hotline', '0001_initial')]\n"
+            "    operations = [migrations.RunSQL('CREATE TABLE callbacks (id int)'),\n"
+            "                  migrations.RunSQL('ALTER TABLE tickets ADD COLUMN oops no_such_type')]\n")
 
     src = _broken_source(tmp_path, add_bad_migration)
     r = run("apps", "deploy", "hotline-12345", "--version", "3.0.0", "--source", src, check=False)
     assert r.returncode == 1
     assert (
         "schema migration failed" in r.stderr
-        and "002_bad.sql" in r.stderr
+        and "hotline/0002_bad" in r.stderr
         and "previous release keeps serving" in r.stderr
     )
     q = ssh(lab, "dfs-db1", f"{PSQL} -d app_hotline_12345 -c \"select to_regclass('callbacks') is null, "
-                            "(select count(*) from schema_migrations)\"")
+                            "(select count(*) from django_migrations where app = 'hotline')\"")
     assert q.stdout.strip() == "t|1"
     st = _status(run)
     assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}

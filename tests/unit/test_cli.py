@@ -247,3 +247,12 @@ def test_unexpected_errors_are_one_line_and_a_log(tmp_path, capsys, monkeypatch)
     assert os.stat(log).st_mode & 0o077 == 0
     code, o, e = run(["show", "--json"], capsys, monkeypatch)
     assert code == 1 and json.loads(o)["error"].startswith("unexpected error: RuntimeError")
+
+
+def test_lab_open_bad_requests_are_one_clear_line(state):
+    env = {"EGOV_STATE_DIR": str(state)}
+    r = egov("lab", "open", "census", env=env)
+    assert r.returncode == USAGE_EXIT and "no application 'census' in the estate" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = egov("lab", "open", "hotline-12345", "--site", "mars", env=env)
+    assert r.returncode == USAGE_EXIT and "hotline-12345 has no front at site 'mars'" in r.stderr

@@ -57,3 +57,7 @@ def items() -> list[dict]:
 
 
 BY_CODE = {i["code"]: i for i in items()}
+
+
+def departments() -> list[str]:
+    return sorted({d for _, d, _ in _BASE})

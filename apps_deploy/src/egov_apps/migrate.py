@@ -1,60 +1,57 @@
-"""Apply an application's pending schema migrations, all in ONE transaction.
+"""Apply an application's pending Django migrations, all in ONE transaction.
 
     python -m egov_apps.migrate APP_ID
 
-Migrations are `migrations/<app>/NNN_name.sql` (or `.py` with `def migrate(cur)`), applied in
-order and recorded in `schema_migrations`. Any failure rolls everything back: the schema is
-left exactly as it was, and the exit code is 1 with the failing file named.
+PostgreSQL has transactional DDL: every pending migration runs inside one outer transaction
+(each migration's own atomic block becomes a savepoint), under an advisory lock so two deploys
+cannot migrate at once. Any failure rolls everything back: the schema and django_migrations are
+left exactly as they were, and the exit code is 1 with the failing migration named.
+Migrations must be expand/contract: a release's migration only adds (nullable or defaulted
+columns, new tables, wider constraints), so the previous release keeps running beside it; a
+later release removes what nothing uses any more.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
-from pathlib import Path
-
-import psycopg
-
-HERE = Path(__file__).resolve().parent / "migrations"
 
 
-def pending(cur, app_id: str) -> list[Path]:
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    cur.execute("SELECT version FROM schema_migrations")
-    done = {r[0] for r in cur.fetchall()}
-    files = sorted(p for p in (HERE / app_id).iterdir() if p.suffix in (".sql", ".py") and not p.name.startswith("_"))
-    return [p for p in files if p.stem not in done]
+def run(app_id: str) -> list[str]:
+    os.environ["EGOV_APP_ID"] = app_id
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egov_apps.settings")
+    import django
 
+    django.setup()
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import DatabaseError, connection, transaction
+    from django.db.migrations.executor import MigrationExecutor
 
-def run(app_id: str, dsn: str) -> list[str]:
-    applied = []
-    with psycopg.connect(dsn) as conn:  # one transaction: committed at the end, rolled back on error
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('egov-migrate-' || %s))", (app_id,))
-            for p in pending(cur, app_id):
-                try:
-                    if p.suffix == ".sql":
-                        cur.execute(p.read_text(encoding="utf-8"))
-                    else:
-                        spec = importlib.util.spec_from_file_location(f"_mig_{p.stem}", p)
-                        mod = importlib.util.module_from_spec(spec)
-                        spec.loader.exec_module(mod)
-                        mod.migrate(cur)
-                except psycopg.Error as e:
-                    raise SystemExit(f"migration {app_id}/{p.name} failed: {str(e).strip().splitlines()[0]}; "
-                                     "nothing applied, schema unchanged")
-                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (p.stem,))
-                applied.append(p.stem)
-    return applied
+    current: list[str] = []
+
+    def progress(action, migration=None, fake=False):
+        if action == "apply_start":
+            current.append(f"{migration.app_label}/{migration.name}")
+
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('egov-migrate-' || %s))", (app_id,))
+            executor = MigrationExecutor(connection, progress)
+            targets = executor.loader.graph.leaf_nodes()
+            plan = executor.migration_plan(targets)
+            executor.migrate(targets, plan=plan)
+            emit_post_migrate_signal(0, False, "default", plan=plan)
+    except (DatabaseError, ValueError, TypeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        where = current[-1] if current else "(before any migration)"
+        raise SystemExit(f"migration {where} failed: {first}; nothing applied, schema unchanged") from None
+    return current
 
 
 def main() -> int:
     app_id = sys.argv[1]
-    applied = run(app_id, os.environ["EGOV_DB_APP"])
+    applied = run(app_id)
     print(f"{app_id}: {len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 

@@ -17,7 +17,8 @@ def test_release_bundle_is_reproducible_and_self_contained(tmp_path):
     assert r1.digest == r2.digest and r1.path.read_bytes() == r2.path.read_bytes()
     names = tarfile.open(r1.path).getnames()
     assert "hotline-12345-1.0.0/ENTRYPOINT" in names and "hotline-12345-1.0.0/wheels/pip-1-py3-none-any.whl" in names
-    assert any(n.endswith("migrations/hotline-12345/001_tickets.sql") for n in names)
+    assert any(n.endswith("egov_apps/hotline/migrations/0001_initial.py") for n in names)
+    assert any(n.endswith("egov_apps/common/static/egov/egov.css") for n in names)  # assets ship, no CDN
     assert build_release("hotline-12345", "1.0.1", tmp_path / "a", wheelhouse=wh).digest != r1.digest
 
 

@@ -1,0 +1,67 @@
+"""`python -m egov_apps.migrate APP`: every pending migration in one transaction; a failing one
+leaves the schema and the migration records exactly as they were, and is named."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import psycopg
+
+from tests.unit.apps_deploy.conftest import SRC
+
+
+def _migrate(src, dsn, app="hotline-12345"):
+    env = {**os.environ, "EGOV_DB_APP": dsn, "PYTHONPATH": str(src), "EGOV_APP_ID": app}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run([sys.executable, "-m", "egov_apps.migrate", app], capture_output=True, text=True, env=env,
+                          cwd=src, timeout=120)
+
+
+def test_one_transaction_and_a_failed_migration_changes_nothing(pg_cluster, tmp_path):
+    with psycopg.connect(pg_cluster, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS mig")
+        c.execute("CREATE DATABASE mig")
+    dsn = pg_cluster.replace("/egov?", "/mig?")
+    src = tmp_path / "src"
+    shutil.copytree(SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
+    r = _migrate(src, dsn)
+    assert r.returncode == 0 and "hotline/0001_initial" in r.stdout, r.stderr
+    assert "0 migration(s) applied" in _migrate(src, dsn).stdout
+    (src / "egov_apps" / "hotline" / "migrations" / "0002_bad.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('hotline', '0001_initial')]\n"
+        "    operations = [migrations.RunSQL('CREATE TABLE callbacks (id int)'),\n"
+        "                  migrations.RunSQL('ALTER TABLE tickets ADD COLUMN oops no_such_type')]\n")
+    with psycopg.connect(dsn) as c:
+        before = c.execute("SELECT count(*) FROM django_migrations").fetchone()[0]
+    r = _migrate(src, dsn)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].startswith("migration hotline/0002_bad failed: ")
+    assert "nothing applied, schema unchanged" in r.stderr
+    with psycopg.connect(dsn) as c:
+        assert c.execute("SELECT to_regclass('callbacks') IS NULL").fetchone()[0]
+        assert c.execute("SELECT count(*) FROM django_migrations").fetchone()[0] == before
+        tables = {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "tickets" in tables and "applications" not in tables and "service_items" not in tables  # its own only
+
+
+def test_the_old_releases_schema_is_adopted(pg_cluster, tmp_path):
+    """A database the hand-written release migrated (schema_migrations, tickets with rows) is
+    taken over: rows kept, new columns added with defaults."""
+    with psycopg.connect(pg_cluster, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS old")
+        c.execute("CREATE DATABASE old")
+    dsn = pg_cluster.replace("/egov?", "/old?")
+    old_sql = (SRC / "egov_apps" / "hotline" / "migrations" / "0001_initial.py").read_text()
+    table = old_sql[old_sql.index("CREATE TABLE IF NOT EXISTS tickets"):old_sql.index("CREATE INDEX")]
+    with psycopg.connect(dsn) as c:
+        c.execute(table.replace("IF NOT EXISTS ", "").replace("text NOT NULL DEFAULT ''", "text"))
+        c.execute("CREATE TABLE schema_migrations (version text PRIMARY KEY)")
+        c.execute("INSERT INTO tickets (caller_phone, town_id, category, content, due_at, client_ref) "
+                  "VALUES ('13900000000', 'shiqiao', '咨询', '旧工单', now(), 'old-1')")
+    r = _migrate(SRC, dsn)
+    assert r.returncode == 0, r.stderr
+    with psycopg.connect(dsn) as c:
+        row = c.execute("SELECT content, answer, ticket_no FROM tickets WHERE client_ref = 'old-1'").fetchone()
+    assert row == ("旧工单", "", "12345-000000001")
