@@ -26,6 +26,16 @@ class Mocks(pulumi.runtime.Mocks):
         return {}
 
 
+def settle() -> None:
+    """Registration is asynchronous: wait until every outstanding registration has finished, as
+    Pulumi's own runtime does before a program ends (a fixed sleep lost resources on a loaded machine)."""
+    import asyncio
+
+    from pulumi.runtime.stack import wait_for_rpcs
+
+    asyncio.get_event_loop().run_until_complete(asyncio.wait_for(wait_for_rpcs(), timeout=120))
+
+
 @pytest.fixture(scope="module")
 def registered():
     mocks = Mocks()
@@ -38,11 +48,7 @@ def registered():
         declare(graph, cloud="test")
     finally:
         sys.path.remove(str(ROOT / "infra"))
-    # registration is asynchronous: let it finish before asserting
-    import asyncio
-
-    loop = asyncio.get_event_loop()
-    loop.run_until_complete(asyncio.sleep(0.5))
+    settle()
     return graph, mocks.registered
 
 
@@ -100,7 +106,6 @@ def test_security_policy_in_registered_rules(registered):
 
 def test_the_pulumi_entry_point_loads_the_estate_and_exports_every_server(tmp_path):
     """infra/__main__.py as `pulumi up` would run it (config from the stack), under the mocks."""
-    import asyncio
     import runpy
 
     key = tmp_path / "id.pub"
@@ -117,7 +122,7 @@ def test_the_pulumi_entry_point_loads_the_estate_and_exports_every_server(tmp_pa
     finally:
         pulumi.export = real_export
         sys.path[:] = [p for p in sys.path if p != str(ROOT / "infra")]
-    asyncio.get_event_loop().run_until_complete(asyncio.sleep(0.5))
+    settle()
     keypairs = [i for t, _, i in mocks.registered if t == "openstack:compute/keypair:Keypair"]
     assert [k["publicKey"] for k in keypairs] == [KEY]
     providers = [i for t, _, i in mocks.registered if t == "pulumi:providers:openstack"]
