@@ -28,7 +28,6 @@ from fake_switches import switch_core, switch_factory
 from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
 from fake_switches.command_processing.shell_session import ShellSession
-from fake_switches.terminal import TerminalController
 from fake_switches.terminal.ssh import SwitchSSHShell
 from fake_switches.transports import ssh_service
 from twisted.conch.insults import insults
@@ -66,20 +65,6 @@ class DeviceProcessor(BaseCommandProcessor):
             self.continue_to(lambda line: self._reply(r.ask(line)))
 
 
-class _CRLF(TerminalController):
-    def __init__(self, inner: TerminalController):
-        self.inner = inner
-
-    def write(self, text):
-        return self.inner.write(text.replace("\r\n", "\n").replace("\n", "\r\n"))
-
-    def add_any_key_handler(self, callback, *params):
-        return self.inner.add_any_key_handler(callback, *params)
-
-    def remove_any_key_handler(self):
-        return self.inner.remove_any_key_handler()
-
-
 class EmulatedCore(switch_core.SwitchCore):
     dialect = ""
     settings: dict = {}
@@ -91,7 +76,7 @@ class EmulatedCore(switch_core.SwitchCore):
         self.device = Device(switch_configuration.name, self.dialect, schedule=reactor.callLater)
 
     def launch(self, protocol, terminal_controller):
-        term = _CRLF(terminal_controller)
+        term = terminal_controller  # its terminal turns \n into \r\n
         term.write("\n" + self.device.login_banner() + "\n")
         proc = DeviceProcessor(Session(self.device))
         proc.init(self.switch_configuration, term, log, PipingProcessor(log))
