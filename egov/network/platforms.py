@@ -30,7 +30,7 @@ class Platform:
     # sections that cannot be deleted (physical ports): negating one means negating its lines
     persistent_sections: tuple[str, ...] = ()
     enable: bool = True  # enter privileged mode after login
-    # rewrites of negated lines the device only accepts in a shorter form (regex, replacement)
+    # rewrites of remediation lines the device only accepts in another form (regex, replacement)
     negation_subs: tuple[tuple[str, str], ...] = ()
     # netmiko's global_delay_factor: its fixed waits while it finds the prompt (1.0 = netmiko's
     # defaults, kept for production devices; the lab's answer in microseconds)
@@ -76,6 +76,14 @@ class Platform:
         return "\n".join(out) + "\n"
 
 
+# VRP and Comware take `undo` of a single-valued setting without its old value (`undo description`,
+# not `undo description <text>`), as their command references write them; hier_config negates the
+# whole line. The emulated devices (egov/lab/devices) refuse the long form as the devices do.
+_UNDO_SHORT = tuple((rf"^(\s*)undo ({cmd})\b.*$", r"\1undo \2") for cmd in (
+    r"description", r"name", r"sysname", r"header login", r"ospf timer hello", r"ospf timer dead", r"ospf network-type",
+    r"spf-schedule-interval", r"port link-type", r"port default vlan", r"port access vlan", r"port link-mode",
+    r"stp edged-port")) + ((r"^(\s*undo ip route-static \S+ \S+ \S+) description .*$", r"\1"),)
+
 _COMMON_UNMANAGED = (r"^Building configuration", r"^Current configuration", r"^end$", r"^!", r"^#", r"^return$")
 
 PLATFORMS: dict[str, Platform] = {
@@ -101,6 +109,7 @@ PLATFORMS: dict[str, Platform] = {
         negation="undo",
         enable=False,
         persistent_sections=(r"^interface (?!Vlanif|LoopBack)",),
+        negation_subs=_UNDO_SHORT,
     ),
     "hp_comware": Platform(
         name="hp_comware",
@@ -125,6 +134,8 @@ PLATFORMS: dict[str, Platform] = {
         negation="undo",
         enable=False,
         persistent_sections=(r"^interface (?!Vlan-interface|LoopBack)",),
+        # hier_config's HP_COMWARE5 leaves a section with `exit`, which Comware does not have
+        negation_subs=_UNDO_SHORT + ((r"^(\s*)exit$", r"\1quit"),),
     ),
     "cisco_ios": Platform(
         name="cisco_ios",

@@ -267,3 +267,51 @@ def test_dialects_follow_the_estate_s_models():
         dialect_for("frr", None)
     with pytest.raises(ValueError, match="unknown dialect 'ios'"):
         Device("x", "ios")
+
+
+# ---------------------------------------------------------------------------- egov's plans on them
+
+_PLAN_CASES = [("vrp5", "huawei_vrp", "shiqiao-agg"), ("vrp5", "huawei_vrp", "shiqiao-v001"),
+               ("vrpv8", "huawei_vrp", "panyu-core"), ("comware7", "hp_comware", "shiqiao-agg"),
+               ("comware7", "hp_comware", "shiqiao-v001")]
+
+
+def _changed(text: str) -> str:
+    """An intent that changes single-valued settings, swaps a list entry and drops lines."""
+    text = (text.replace("description mgmt", "description mgmt-new").replace(" name mgmt", " name mgmt2")
+            .replace("ospf timer dead 3", "ospf timer dead 4")
+            .replace("ntp-service unicast-server 10.30.0.2\n", "ntp-service unicast-server 10.30.0.9\n")
+            .replace("port default vlan 110", "port default vlan 100")
+            .replace("port access vlan 110", "port access vlan 100"))
+    drop = ("silent-interface", "import-route", "header login", "spf-schedule-interval", "stp edged-port")
+    return "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(drop)) + "\n"
+
+
+@pytest.mark.parametrize("dialect,platform,dev", _PLAN_CASES)
+def test_egov_s_plan_and_its_rollback_are_taken_by_the_device_and_converge(dialect, platform, dev):
+    from egov.core import topology
+    from egov.core.loader import load_estate
+    from egov.network import render
+    from egov.network.plan import plan
+
+    estate = load_estate(Path(__file__).resolve().parents[4] / "estate" / "panyu")
+    text = render.render_intent(topology.intents(estate)[dev], platform).text
+    d = Device(dev, dialect)
+    assert d.load(text) == []
+    want = _changed(text)
+    p = plan(dev, platform, "x", d.display(), want)
+    assert p.commands
+
+    def apply(cmds):
+        s = Session(d)
+        s.handle("system-view")
+        refused = [(c, s.handle(c).text.strip()) for c in cmds]
+        if dialect == "vrpv8":
+            s.handle("commit")
+        return [(c, out) for c, out in refused if "Error" in out or "%" in out]
+
+    assert apply(p.commands) == []
+    assert plan(dev, platform, "x", d.display(), want).commands == []
+    # and the plan's rollback takes it back to where it was
+    assert apply(p.rollback) == []
+    assert plan(dev, platform, "x", d.display(), text).commands == []
