@@ -102,7 +102,8 @@ class Comware7Core(EmulatedCore):
     dialect = "comware7"
 
 
-MAPPING = {**switch_factory.DEFAULT_MAPPING, "vrp5": Vrp5Core, "vrpv8": Vrpv8Core, "comware7": Comware7Core}
+DIALECTS = {"vrp5": Vrp5Core, "vrpv8": Vrpv8Core, "comware7": Comware7Core}
+MAPPING = {**switch_factory.DEFAULT_MAPPING, **DIALECTS}
 
 
 # ---------------------------------------------------------------------------- SSH
@@ -190,6 +191,8 @@ def build(spec: dict, reactor) -> list[EmulatedCore]:
     sf = switch_factory.SwitchFactory(mapping=MAPPING)
     cores = []
     for d in spec["devices"]:
+        if d["dialect"] not in DIALECTS:
+            raise ValueError(f"unknown dialect {d['dialect']!r} (known: {', '.join(DIALECTS)})")
         core = sf.get(d["dialect"], d["name"], creds["password"])
         dev = core.device
         dev.time_scale = float(d.get("time_scale", 1.0))

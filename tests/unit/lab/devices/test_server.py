@@ -259,3 +259,32 @@ def test_three_hundred_devices_in_one_process(tmp_path):
                 c.close()
     finally:
         emu.stop()
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("missing", "cannot start from {spec}: FileNotFoundError"),
+    ("dialect", "cannot start from {spec}: ValueError: unknown dialect 'ios' (known: vrp5, vrpv8, comware7)"),
+    ("port", "cannot start from {spec}: CannotListenError"),
+])
+def test_a_bad_spec_is_one_line_and_a_non_zero_exit(tmp_path, case, expect):
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps({"username": USER, "password": PASSWORD}))
+    spec = tmp_path / "spec.json"
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    dev = {"name": "x", "address": "127.0.0.1", "port": _free_ports(1)[0], "dialect": "vrp5"}
+    if case == "dialect":
+        dev["dialect"] = "ios"
+    if case == "port":
+        dev["port"] = busy.getsockname()[1]
+    if case != "missing":
+        spec.write_text(json.dumps({"credentials": str(creds), "devices": [dev]}))
+    try:
+        r = subprocess.run([sys.executable, "-m", "egov.lab.devices", str(spec)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=30)
+    finally:
+        busy.close()
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("egov.lab.devices: " + expect.format(spec=spec)), r.stderr
