@@ -67,7 +67,6 @@ class DeviceProcessor(BaseCommandProcessor):
 
 class EmulatedCore(switch_core.SwitchCore):
     dialect = ""
-    settings: dict = {}
 
     def __init__(self, switch_configuration):
         super().__init__(switch_configuration)
