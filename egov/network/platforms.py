@@ -42,6 +42,9 @@ class Platform:
     # send a change as one block and read the echo once (lab devices) instead of netmiko's
     # line-by-line echo check (production: VRP/Comware sessions are kept line by line)
     batch_apply: bool = False
+    # VRP/Comware: type each line and read until the device's prompt returns (no fixed waits, no
+    # netmiko echo match, which long lines wrapped by the terminal would break; no config-mode checks)
+    prompted_apply: bool = False
 
     @property
     def section_exit(self) -> str:
@@ -110,6 +113,7 @@ PLATFORMS: dict[str, Platform] = {
         enable=False,
         persistent_sections=(r"^interface (?!Vlanif|LoopBack)",),
         negation_subs=_UNDO_SHORT,
+        prompted_apply=True,
     ),
     "hp_comware": Platform(
         name="hp_comware",
@@ -136,6 +140,7 @@ PLATFORMS: dict[str, Platform] = {
         persistent_sections=(r"^interface (?!Vlan-interface|LoopBack)",),
         # hier_config's HP_COMWARE5 leaves a section with `exit`, which Comware does not have
         negation_subs=_UNDO_SHORT + ((r"^(\s*)exit$", r"\1quit"),),
+        prompted_apply=True,
     ),
     "cisco_ios": Platform(
         name="cisco_ios",
@@ -172,6 +177,21 @@ PLATFORMS: dict[str, Platform] = {
         negation_subs=((r"^(\s*)no description .*$", r"\1no description"),),
     ),
 }
+
+
+# Huawei models that run VRPv8 (two-stage configuration: candidate, then commit)
+_VRPV8_MODELS = ("CE", "NE")
+
+
+def commit_mode(platform: str, model: str | None) -> str:
+    """How a change is made safe on this device: `trial` (VRPv8: `commit trial <s>`, post-check,
+    `commit`), `delay` (Comware 7: `configuration commit delay <min>`, change, post-check,
+    `configuration commit`) or `` (VRP5 and the lab's devices: egov's backup and restore only)."""
+    if platform == "hp_comware":
+        return "delay"
+    if platform == "huawei_vrp" and (model or "").upper().startswith(_VRPV8_MODELS):
+        return "trial"
+    return ""
 
 
 def lab_platform(device: Device) -> str:
