@@ -194,6 +194,8 @@ class NetmikoDriver:
     # question ([Y/N]:, [Y(yes)/N(no)/C(cancel)]:) - never an echoed command (it has a space after ])
     VRP_PROMPT = r"(?:^[<\[][~*]?[^\s<>\[\]]+[\]>]|\[Y(?:\(yes\))?/N[^\]]*\]:?)\s*$"
 
+    QUESTION = re.compile(r"\[Y(?:\(yes\))?/N[^\]]*\]:?\s*$")
+
     def _send(self, line: str, timeout: float = 30) -> str:
         """Type one line and read until the device's prompt is back; netmiko's echo check and its
         fixed per-line waits are not used (a wrapped echo cannot break the read)."""
@@ -222,6 +224,9 @@ class NetmikoDriver:
                 o = self._send(cmd)
                 out += o
                 bad = self._error_line(o)
+                if not bad and re.search(self.QUESTION, o):  # a line that wants a Y/N answer is not
+                    bad = f"the device asked: {o.strip().splitlines()[-1]}"  # something egov's plans type:
+                    out += self._send("n")  # say no, and refuse the line
                 if bad:
                     if mode == "trial":
                         self._send("abort")  # the candidate is dropped: nothing of this change is committed

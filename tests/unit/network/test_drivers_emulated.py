@@ -185,3 +185,16 @@ def test_a_failed_post_check_takes_the_trial_back(emu, tmp_path, monkeypatch):
         assert "10.6.6.6" not in drv.running()
     finally:
         drv.close()
+
+
+def test_a_line_that_asks_a_question_is_answered_no_and_refused(emu):
+    """A Y/N question in the middle of a change (here VRP's `save` typed in system view) is not
+    taken as a prompt to type the next line into: egov says no and the line counts as refused."""
+    drv = drivers.connect(_conn(emu, "s-vrp5"))
+    try:
+        with pytest.raises(drivers.CommandRejected) as ei:
+            drv.apply(["save", "ntp-service unicast-server 10.4.4.4"])
+        assert "asked" in str(ei.value) and "[Y/N]" in str(ei.value), str(ei.value)
+        assert "10.4.4.4" not in drv.running()  # the session is back in user view and usable
+    finally:
+        drv.close()
