@@ -206,6 +206,12 @@ class PushResult:
             c[o.status] = c.get(o.status, 0) + 1
         return c
 
+    def journal_lines(self) -> list[str]:
+        """One line per device the push touched: status, lines, safe-commit steps, error."""
+        return [f"{o.device}: {o.status}" + (f" ({o.commands} lines)" if o.commands else "")
+                + (f" [{' -> '.join(o.steps)}]" if o.steps else "") + (f": {o.error}" if o.error else "")
+                for o in self.outcomes.values() if o.status != "unchanged"]
+
     def as_dict(self) -> dict:
         return {"ok": self.ok, "stopped": self.stopped, "backup": self.backup, "counts": self.counts(),
                 "waves": self.waves, "devices": [asdict(o) for o in self.outcomes.values()]}
