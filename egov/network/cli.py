@@ -280,8 +280,7 @@ def push_stage(c: Ctx, *, limit=None, workers: int = 20, max_failures: int = 0, 
         res = run()
         secs = time.monotonic() - t0
         cnt = res.counts()
-        rec.changes += [f"{o.device}: {o.status}" + (f" ({o.commands} lines)" if o.commands else "")
-                        + (f": {o.error}" if o.error else "") for o in res.outcomes.values() if o.status != "unchanged"]
+        rec.changes += res.journal_lines()
         rec.details = {"run": rid, "backup": res.backup, "counts": cnt, "stopped": res.stopped,
                        "sessions": str(run_dir / "sessions")}
         report = res.as_dict() | {"run": rid, "target": target.name, "seconds": round(secs, 2),

@@ -58,12 +58,16 @@ class Conn:
     known_hosts: Path | None = None  # None: the operator's ~/.ssh/known_hosts
     port: int = 22
     timeout: float = 10
+    # safe commit (platforms.commit_mode): "trial" (VRPv8), "delay" (Comware 7) or "" (none)
+    commit: str = ""
 
 
 class Driver(Protocol):
     def open(self) -> None: ...
     def running(self) -> str: ...
-    def apply(self, commands: list[str]) -> str: ...
+    def apply(self, commands: list[str], trial: int = 0) -> str: ...
+    def confirm(self) -> str: ...
+    def cancel(self) -> str: ...
     def save(self) -> None: ...
     def cli(self, command: str) -> str: ...
     def close(self) -> None: ...
@@ -74,6 +78,8 @@ class NetmikoDriver:
         self.conn = conn
         self.session_log = session_log
         self.nm = None
+        # a trial commit (VRPv8) or commit delay (Comware) this session armed and has not confirmed
+        self.pending = ""
 
     def open(self) -> None:
         from netmiko import ConnectHandler
@@ -158,11 +164,17 @@ class NetmikoDriver:
         except Exception as e:  # noqa: BLE001
             raise DeviceError(self.conn.device, f"`{command}` failed: {type(e).__name__}: {e}") from None
 
-    def apply(self, commands: list[str]) -> str:
+    def apply(self, commands: list[str], trial: int = 0) -> str:
+        """Apply `commands`. With `trial` seconds on a safe-commit device the change is armed to
+        revert by itself (VRPv8 `commit trial`, Comware `configuration commit delay`) until
+        `confirm()`; without, VRPv8 commits it outright. A refused line on VRPv8 aborts the
+        candidate: nothing is committed."""
         from netmiko.exceptions import ConfigInvalidException
 
         nm = self._require()
         p = self.conn.platform
+        if p.prompted_apply:
+            return self._apply_prompted(commands, trial)
         try:
             if p.batch_apply:
                 return self._apply_block(commands)
@@ -178,6 +190,94 @@ class NetmikoDriver:
             raise DeviceError(self.conn.device, f"session broke while applying: {type(e).__name__}: {e}") from None
 
     EXEC_PROMPT = re.compile(r"^[\w.-]+#\s*$", re.M)
+    # a VRP/Comware prompt on a line of its own: <H>, [H], [~H], [*H-GigabitEthernet0/0/1], or a
+    # question ([Y/N]:, [Y(yes)/N(no)/C(cancel)]:) - never an echoed command (it has a space after ])
+    VRP_PROMPT = r"(?:^[<\[][~*]?[^\s<>\[\]]+[\]>]|\[Y(?:\(yes\))?/N[^\]]*\]:?)\s*$"
+
+    QUESTION = re.compile(r"\[Y(?:\(yes\))?/N[^\]]*\]:?\s*$")
+
+    def _send(self, line: str, timeout: float = 30) -> str:
+        """Type one line and read until the device's prompt is back; netmiko's echo check and its
+        fixed per-line waits are not used (a wrapped echo cannot break the read)."""
+        nm = self.nm
+        nm.write_channel(nm.normalize_cmd(line))
+        return nm.read_until_pattern(pattern=self.VRP_PROMPT, read_timeout=timeout, re_flags=re.M)
+
+    def _error_line(self, out: str) -> str | None:
+        m = re.search(self.conn.platform.error_pattern, out)
+        return out[m.start():].splitlines()[0].strip() if m else None
+
+    def _apply_prompted(self, commands: list[str], trial: int) -> str:
+        c = self.conn
+        mode = c.commit
+        try:
+            out = self._send("system-view")
+            if mode == "delay" and trial:
+                arm = f"configuration commit delay {max(1, -(-trial // 60))}"
+                o = self._send(arm)
+                out += o
+                if self._error_line(o):
+                    self._send("return")
+                    raise DeviceError(c.device, f"`{arm}` refused: {self._error_line(o)}")
+                self.pending = "delay"
+            for cmd in commands:
+                o = self._send(cmd)
+                out += o
+                bad = self._error_line(o)
+                if not bad and re.search(self.QUESTION, o):  # a line that wants a Y/N answer is not
+                    bad = f"the device asked: {o.strip().splitlines()[-1]}"  # something egov's plans type:
+                    out += self._send("n")  # say no, and refuse the line
+                if bad:
+                    if mode == "trial":
+                        self._send("abort")  # the candidate is dropped: nothing of this change is committed
+                    self._send("return")
+                    raise CommandRejected(c.device, cmd, bad)
+            if mode == "trial":
+                step = f"commit trial {max(60, trial)}" if trial else "commit"
+                o = self._send(step, timeout=120)
+                out += o
+                if self._error_line(o):
+                    self._send("abort")
+                    self._send("return")
+                    raise DeviceError(c.device, f"`{step}` refused: {self._error_line(o)}")
+                self.pending = "trial" if trial else ""
+            out += self._send("return")
+            return out
+        except DeviceError:
+            raise
+        except Exception as e:  # noqa: BLE001 - netmiko read timeouts, closed channels
+            raise DeviceError(c.device, f"session broke while applying: {type(e).__name__}: {e}") from None
+
+    def _in_system_view(self, step: str) -> str:
+        try:
+            self._send("system-view")
+            o = self._send(step, timeout=120)
+            self._send("return")
+        except Exception as e:  # noqa: BLE001
+            raise DeviceError(self.conn.device, f"`{step}` failed: {type(e).__name__}: {e}") from None
+        if self._error_line(o):
+            raise DeviceError(self.conn.device, f"`{step}` refused: {self._error_line(o)}")
+        return o
+
+    def confirm(self) -> str:
+        """Make an armed trial permanent (`commit` / `configuration commit`); nothing if none."""
+        self._require()
+        if not self.pending:
+            return ""
+        step = "commit" if self.pending == "trial" else "configuration commit"
+        self._in_system_view(step)
+        self.pending = ""
+        return step
+
+    def cancel(self) -> str:
+        """Take an armed trial back now (VRPv8 `abort trial`); Comware's delay has no abort, the
+        caller restores the backup and confirms that instead. Returns the step taken, or ""."""
+        self._require()
+        if self.pending != "trial":
+            return ""
+        self._in_system_view("abort trial")
+        self.pending = ""
+        return "abort trial"
 
     def _apply_block(self, commands: list[str]) -> str:
         """Type the whole change at once, then `end`, and read until the exec prompt returns;
@@ -213,6 +313,11 @@ class NetmikoDriver:
     def close(self) -> None:
         if self.nm is not None:
             try:
+                if self.conn.platform.prompted_apply:
+                    # the session is in user view (apply returns there): log out without netmiko's
+                    # config-mode check (~2 s on Huawei)
+                    nm = self.nm
+                    nm.cleanup = lambda command="quit": nm.write_channel("quit" + nm.RETURN)
                 self.nm.disconnect()
             except Exception:  # noqa: BLE001
                 pass

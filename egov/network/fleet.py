@@ -51,10 +51,12 @@ def devices(estate: Estate, state_dir: Path, target: Target) -> dict[str, NetDev
         d, town = it.device, it.town
         p = platforms.get(r.platform)
         key, known, key_only = target.device_login(str(d.mgmt_ip), r.platform)
+        commit = platforms.commit_mode(r.platform, d.model)
         if key_only:
-            conn = Conn(did, str(d.mgmt_ip), p, "root", key_file=key, known_hosts=known)
+            conn = Conn(did, str(d.mgmt_ip), p, "root", key_file=key, known_hosts=known, commit=commit)
         else:
-            conn = Conn(did, str(d.mgmt_ip), p, user, password=password, key_file=key, known_hosts=known)
+            conn = Conn(did, str(d.mgmt_ip), p, user, password=password, key_file=key, known_hosts=known,
+                        commit=commit)
         out[did] = NetDevice(did, str(d.role), TIERS[d.role], town.id if town else None, r.platform, conn, r.text)
     return out
 

@@ -30,7 +30,7 @@ class Platform:
     # sections that cannot be deleted (physical ports): negating one means negating its lines
     persistent_sections: tuple[str, ...] = ()
     enable: bool = True  # enter privileged mode after login
-    # rewrites of negated lines the device only accepts in a shorter form (regex, replacement)
+    # rewrites of remediation lines the device only accepts in another form (regex, replacement)
     negation_subs: tuple[tuple[str, str], ...] = ()
     # netmiko's global_delay_factor: its fixed waits while it finds the prompt (1.0 = netmiko's
     # defaults, kept for production devices; the lab's answer in microseconds)
@@ -42,6 +42,9 @@ class Platform:
     # send a change as one block and read the echo once (lab devices) instead of netmiko's
     # line-by-line echo check (production: VRP/Comware sessions are kept line by line)
     batch_apply: bool = False
+    # VRP/Comware: type each line and read until the device's prompt returns (no fixed waits, no
+    # netmiko echo match, which long lines wrapped by the terminal would break; no config-mode checks)
+    prompted_apply: bool = False
 
     @property
     def section_exit(self) -> str:
@@ -76,6 +79,14 @@ class Platform:
         return "\n".join(out) + "\n"
 
 
+# VRP and Comware take `undo` of a single-valued setting without its old value (`undo description`,
+# not `undo description <text>`), as their command references write them; hier_config negates the
+# whole line. The emulated devices (egov/lab/devices) refuse the long form as the devices do.
+_UNDO_SHORT = tuple((rf"^(\s*)undo ({cmd})\b.*$", r"\1undo \2") for cmd in (
+    r"description", r"name", r"sysname", r"header login", r"ospf timer hello", r"ospf timer dead", r"ospf network-type",
+    r"spf-schedule-interval", r"port link-type", r"port default vlan", r"port access vlan", r"port link-mode",
+    r"stp edged-port")) + ((r"^(\s*undo ip route-static \S+ \S+ \S+) description .*$", r"\1"),)
+
 _COMMON_UNMANAGED = (r"^Building configuration", r"^Current configuration", r"^end$", r"^!", r"^#", r"^return$")
 
 PLATFORMS: dict[str, Platform] = {
@@ -101,6 +112,8 @@ PLATFORMS: dict[str, Platform] = {
         negation="undo",
         enable=False,
         persistent_sections=(r"^interface (?!Vlanif|LoopBack)",),
+        negation_subs=_UNDO_SHORT,
+        prompted_apply=True,
     ),
     "hp_comware": Platform(
         name="hp_comware",
@@ -125,6 +138,9 @@ PLATFORMS: dict[str, Platform] = {
         negation="undo",
         enable=False,
         persistent_sections=(r"^interface (?!Vlan-interface|LoopBack)",),
+        # hier_config's HP_COMWARE5 leaves a section with `exit`, which Comware does not have
+        negation_subs=_UNDO_SHORT + ((r"^(\s*)exit$", r"\1quit"),),
+        prompted_apply=True,
     ),
     "cisco_ios": Platform(
         name="cisco_ios",
@@ -161,6 +177,21 @@ PLATFORMS: dict[str, Platform] = {
         negation_subs=((r"^(\s*)no description .*$", r"\1no description"),),
     ),
 }
+
+
+# Huawei models that run VRPv8 (two-stage configuration: candidate, then commit)
+_VRPV8_MODELS = ("CE", "NE")
+
+
+def commit_mode(platform: str, model: str | None) -> str:
+    """How a change is made safe on this device: `trial` (VRPv8: `commit trial <s>`, post-check,
+    `commit`), `delay` (Comware 7: `configuration commit delay <min>`, change, post-check,
+    `configuration commit`) or `` (VRP5 and the lab's devices: egov's backup and restore only)."""
+    if platform == "hp_comware":
+        return "delay"
+    if platform == "huawei_vrp" and (model or "").upper().startswith(_VRPV8_MODELS):
+        return "trial"
+    return ""
 
 
 def lab_platform(device: Device) -> str:

@@ -5,7 +5,12 @@ push = plan every selected device (read its running config) -> keep those whose 
 empty -> waves: canary (the first `canary` changed devices of each tier, in tier order),
 then core, towns, villages. Per device: connect, back up (no backup, no push), re-plan from
 that backup, apply, post-check (the running config must now plan to nothing), save. Any error
-or failed post-check restores that device from its backup and checks the restore. A wave
+or failed post-check restores that device from its backup and checks the restore.
+Safe commit where the device has one: VRPv8 applies the change as `commit trial <TRIAL_SECONDS>`
+and Comware 7 arms `configuration commit delay` before it; the post-check then logs in again (the
+device must still be reachable) and reads the running config; only then is the change confirmed
+(`commit` / `configuration commit`). A failure takes the trial back (`abort trial`) before the
+restore; if egov dies in between, the device reverts by itself. VRP5 has backup and restore only. A wave
 stops taking new devices once its failures exceed `max_failures`; later waves do not start.
 """
 
@@ -25,6 +30,7 @@ from egov.network.fleet import TIER_ORDER, NetDevice
 from egov.network.plan import DevicePlan, plan
 
 Connect = Callable[..., drivers.Driver]
+TRIAL_SECONDS = 300  # how long an unconfirmed change lives on a safe-commit device (Comware: 5 min)
 Progress = Callable[..., None]
 
 
@@ -44,6 +50,7 @@ class Outcome:
     restore: str | None = None
     backup: str | None = None
     seconds: float = 0.0
+    steps: list[str] = field(default_factory=list)  # the safe-commit steps taken, in order
 
     @property
     def failed(self) -> bool:
@@ -199,6 +206,12 @@ class PushResult:
             c[o.status] = c.get(o.status, 0) + 1
         return c
 
+    def journal_lines(self) -> list[str]:
+        """One line per device the push touched: status, lines, safe-commit steps, error."""
+        return [f"{o.device}: {o.status}" + (f" ({o.commands} lines)" if o.commands else "")
+                + (f" [{' -> '.join(o.steps)}]" if o.steps else "") + (f": {o.error}" if o.error else "")
+                for o in self.outcomes.values() if o.status != "unchanged"]
+
     def as_dict(self) -> dict:
         return {"ok": self.ok, "stopped": self.stopped, "backup": self.backup, "counts": self.counts(),
                 "waves": self.waves, "devices": [asdict(o) for o in self.outcomes.values()]}
@@ -219,6 +232,8 @@ def restore(drv_factory: Callable[[], drivers.Driver], d: NetDevice, backup_text
         if back.changed:
             drv.apply(back.commands)
         _, left = _converged(drv, d, backup_text)
+        if not left.changed and getattr(drv, "pending", ""):
+            drv.confirm()  # Comware: the backup is back; stop the delay timer
         if left.changed:
             return (
                 drv,
@@ -255,20 +270,41 @@ def push_device(d: NetDevice, *, backup: BackupSet, connect: Connect, run_dir: P
             o.status = "unchanged"
             return o
         o.commands = len(todo.commands)
+        trial = TRIAL_SECONDS if d.conn.commit else 0
         try:
-            drv.apply(todo.commands)
-            _, left = _converged(drv, d, d.intended)
+            drv.apply(todo.commands, trial=trial)
+            if getattr(drv, "pending", ""):
+                o.steps.append(f"commit trial {trial} s" if d.conn.commit == "trial"
+                               else f"configuration commit delay {-(-trial // 60)} min")
+                check = connect(d.conn, log)  # still reachable: a new login works after the change
+                try:
+                    _, left = _converged(check, d, d.intended)
+                finally:
+                    check.close()
+                o.steps.append("post-check: reachable, running config as intended" if not left.changed
+                               else "post-check failed")
+            else:
+                _, left = _converged(drv, d, d.intended)
             if left.changed:
                 raise DeviceError(
                     d.id,
                     f"post-check failed: {len(left.commands)} line(s) still differ after the change, "
                     f"first `{left.commands[0].strip()}`",
                 )
+            if getattr(drv, "pending", ""):
+                o.steps.append(drv.confirm())
             drv.save()
             o.status = "pushed"
             return o
         except DeviceError as e:
             o.error, o.error_kind = e.reason, e.kind
+            if getattr(drv, "pending", "") and not isinstance(e, drivers.Unreachable):
+                try:
+                    step = drv.cancel()
+                    if step:
+                        o.steps.append(step)
+                except DeviceError:
+                    o.steps.append(f"trial left to revert by itself within {trial} s")
             if isinstance(e, drivers.Unreachable) or "session broke" in e.reason:
                 if drv is not None:
                     drv.close()

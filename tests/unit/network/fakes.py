@@ -44,7 +44,9 @@ class FakeDriver:
     def cli(self, command):
         return ""
 
-    def apply(self, commands):
+    pending = ""
+
+    def apply(self, commands, trial=0):
         self.dev.log.append(("apply", list(commands)))
         p = platforms.get(self.dev.platform)
         accepted = []
@@ -95,6 +97,12 @@ class FakeDriver:
         ports = [re.compile(x) for x in p.persistent_sections]
         self.dev.running = "".join(k + "\n" + "".join(f" {c}\n" for c in kids) for k, kids in cfg.items()
                                    if kids or not any(x.match(k) for x in ports))
+
+    def confirm(self):
+        return ""
+
+    def cancel(self):
+        return ""
 
     def save(self):
         self.dev.log.append(("save",))

@@ -10,7 +10,7 @@ from egov.network import fleet, platforms, render
 from egov.network.backups import BackupError, BackupStore
 from egov.network.drivers import Conn
 from egov.network.plan import plan
-from egov.network.push import push, read_all, restore, waves
+from egov.network.push import Outcome, PushResult, push, read_all, restore, waves
 from tests.conftest import PANYU
 from tests.unit.network.fakes import FakeDevice, FakeNetwork
 
@@ -199,3 +199,17 @@ def test_a_config_hier_config_cannot_read_is_one_clear_line():
     with pytest.raises(PlanError, match=r"^r: cannot plan: the intended config has found a duplicate section: "
                                         r"\('interface a',\)"):
         plan("r", "frr", "core", "hostname r\n", "interface a\n description x\ninterface a\n shutdown\n")
+
+
+def test_the_journal_records_the_safe_commit_steps():
+    res = PushResult(outcomes={
+        "panyu-core": Outcome("panyu-core", "core", "pushed", commands=3,
+                                   steps=["commit trial 300 s", "post-check: reachable, running config as intended",
+                                          "commit"]),
+        "v1": Outcome("v1", "villages", "restored", commands=2, error="post-check failed: 1 line(s)",
+                           steps=["configuration commit delay 5 min", "post-check failed"]),
+        "v2": Outcome("v2", "villages", "unchanged")})
+    assert res.journal_lines() == [
+        "panyu-core: pushed (3 lines) [commit trial 300 s -> post-check: reachable, running config as intended "
+        "-> commit]",
+        "v1: restored (2 lines) [configuration commit delay 5 min -> post-check failed]: post-check failed: 1 line(s)"]
