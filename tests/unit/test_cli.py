@@ -123,3 +123,22 @@ def test_json_is_one_document_also_on_failure(panyu, tmp_path):
     r = egov("drill", "run", "meteor-strike", "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
     data = json.loads(r.stdout)
     assert r.returncode == 4 and "no scenario 'meteor-strike'" in data["error"]
+
+
+def test_backup_and_restore_bad_input_is_one_line_before_any_host_is_touched(tmp_path):
+    env = {"EGOV_STATE_DIR": str(tmp_path)}
+    cases = [
+        (("backup", "run", "--type", "weekly"), "backup type 'weekly': use one of full, diff, incr"),
+        (("restore",), "give exactly one of --to-time T or --to-backup ID"),
+        (("restore", "--to-time", "2026-12-01T10:00", "--to-backup", "x"), "give exactly one of"),
+        (("restore", "--to-backup", "x", "--target", "in-place"), "only scratch is supported"),
+        (("restore", "--to-time", "last tuesday"), "--to-time 'last tuesday': not a time"),
+    ]
+    for args, msg in cases:
+        r = egov(*args, env=env)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 5 and len(lines) == 1 and msg in lines[0], (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        r = egov(*args, "--json", env=env)
+        assert r.returncode == 5 and msg in json.loads(r.stdout)["error"]
+    assert not (tmp_path / "journal.jsonl").exists()  # nothing was done, so nothing journalled
