@@ -278,6 +278,7 @@ class Backup(Model):
     schedule: BackupSchedule = Field(default_factory=BackupSchedule)
     retention: BackupRetention = Field(default_factory=BackupRetention)
     archive_timeout: Duration = timedelta(seconds=60)
+    restore_rto: Duration = timedelta(minutes=30)  # a restore from the repository takes at most this
     scratch_port: Port = 5433
 
 

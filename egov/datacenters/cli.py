@@ -181,7 +181,10 @@ def run_(
                 ch["name"], str(ch["target"]), str(ch["measured"]), "[green]pass[/]" if ch["pass"] else "[red]FAIL[/]"
             )
         out.print(t)
-        out.print(f"GB/T 20988 level implied by the measured figures: {report['gbt20988_level']}")
+        g = report["gbt20988"]
+        out.print(f"{g['standard']}: RTO/RPO imply level {g['implied_by_rto_rpo']}; claimed: "
+                  + (str(g["claimed"]) if g["claimed"] else "none (" + "; ".join(g["not_claimed_because"]) + ")"),
+                  highlight=False)
         out.print(f"report: {where}/report.html")
     if report["result"] != "pass":
         raise EgovError(f"drill {scenario} failed: " + (report.get("error") or

@@ -119,6 +119,30 @@ def test_point_in_time_restore_into_scratch_before_a_delete(backed_up, primary_u
                        f"{STANZA} -m immediate stop; rm -rf /var/lib/egov-scratch/{STANZA}")
 
 
+@pytest.mark.parametrize("scenario", ["restore-test", "data-loss"])
+def test_restore_drills_count_and_claim_only_what_they_measured(backed_up, primary_untouched, lab_state, scenario):
+    run, lab, _ = backed_up
+    r = run("drill", "run", scenario, "--json", timeout=900, check=False)
+    report = json.loads(r.stdout)
+    assert report.get("error") is None, report["error"]
+    untimed = [c for c in report["checks"] if not c.get("timed")]
+    assert untimed and all(c["pass"] for c in untimed), untimed
+    assert all(c["seconds"] is not None for c in report["checks"] if c.get("timed"))
+    m, rpo, g = report["measurements"], report["rpo"], report["gbt20988"]
+    assert rpo["lost"] == 0 and "GB/T 20988-2025" in g["standard"]
+    assert g["evidence"]["last_backup"]["stanza"] == STANZA
+    if scenario == "restore-test":
+        assert m["tables"] >= 4 and m["rows"] > 100_000 and m["differ"] == [] and m["restore_s"] > 0
+        assert report["result"] == "pass" and g["evidence"]["last_restore_test"]["id"] == report["id"]
+    else:
+        assert rpo["acknowledged"] > 20 and rpo["resurrected"] == 0 and rpo["unexpected"] == 0
+        assert m["standby_rows_left"] == 0 and m["data_window_s"] == 0 and m["time_to_restore_s"] > 0
+        assert "scratch cluster" in rpo["checked_on"]
+    html = (lab_state / "drills" / report["id"] / "report.html").read_text(encoding="utf-8")
+    assert "GB/T 20988-2025" in html and "replaces GB/T 20988-2007" in html
+    assert ssh(lab, REPO, f"test -e /var/lib/egov-scratch/{STANZA}").returncode != 0  # scratch removed
+
+
 def test_restore_refusals_are_one_line_and_leave_the_primary(backed_up, primary_untouched, lab_state):
     run, lab, made = backed_up
     r = run("restore", "--to-time", "2020-01-01T00:00:00+08:00", check=False)
