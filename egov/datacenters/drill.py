@@ -102,9 +102,10 @@ class Load:
         except urllib.error.HTTPError as e:
             rec["status"] = e.code
         except OSError as e:
-            rec["status"], rec["error"] = 0, type(e).__name__
+            rec["status"], rec["error"] = 0, type(getattr(e, "reason", e)).__name__
         rec["t_end"] = time.time()
         rec["ok"] = rec["status"] == 201
+        rec["outcome"] = outcome(rec["status"], rec.get("error"))
         return rec
 
     def _worker(self) -> None:
@@ -136,6 +137,37 @@ class Load:
         return [r for r in self.records if r["ok"]]
 
 
+# ----------------------------------------------------------------------------- accounting
+# Jepsen's model: a write the client saw refused never happened (failed); one whose answer was lost
+# after it was sent may or may not have (indeterminate). Only acknowledged writes must be found.
+_NEVER_SENT = {"ConnectionRefusedError", "gaierror"}  # nothing reached the server
+
+
+def outcome(status: int, error: str | None) -> str:
+    """ok | failed | indeterminate for one write attempt."""
+    if status == 201:
+        return "ok"
+    if status == 0:
+        return "failed" if error in _NEVER_SENT else "indeterminate"  # timeout, reset, EOF after sending
+    # a 4xx is the app refusing the request; a 5xx may come after a commit whose answer was lost
+    # (the apps answer 503 on any database error, commit included)
+    return "failed" if 400 <= status < 500 else "indeterminate"
+
+
+def account(records: list[dict], found: set[str]) -> dict:
+    """Every attempt against what was found afterwards: lost = acknowledged but not found;
+    recovered-indeterminate = indeterminate and found; unexpected = found though it definitely failed."""
+    by = {"ok": [], "failed": [], "indeterminate": []}
+    for r in records:
+        by[r.get("outcome") or ("ok" if r["ok"] else "failed")].append(r["ref"])
+    ok, failed, indet = set(by["ok"]), set(by["failed"]), set(by["indeterminate"])
+    lost = sorted(ok - found)
+    return {"attempted": len(records), "acknowledged": len(ok), "failed": len(failed),
+            "indeterminate": len(indet), "found": len(ok & found), "lost": len(lost), "lost_refs": lost[:20],
+            "recovered_indeterminate": len(indet & found), "unexpected": len(failed & found),
+            "unexpected_refs": sorted(failed & found)[:20]}
+
+
 # ----------------------------------------------------------------------------- measurements
 def first_ok_after(records: list[dict], t: float, site: str | None = None) -> float | None:
     oks = [r["t_end"] for r in records if r["ok"] and r["t_start"] >= t and (site is None or r["site"] == site)]
@@ -163,8 +195,8 @@ def success_series(records: list[dict], t0: float, bucket: float = 0.5) -> list[
     return out
 
 
-def count_lost(dr: DR, acked: list[dict], drill_id: str) -> dict:
-    """Acknowledged writes missing from the current primary: counted, not assumed."""
+def count_lost(dr: DR, records: list[dict], drill_id: str) -> dict:
+    """Every write attempt accounted for on the current primary: counted, not assumed."""
     primary = dr.cluster()["primary"]
     found = set()
     for db, table in (("app_hotline_12345", "tickets"), ("app_one_stop_approval", "applications")):
@@ -172,26 +204,18 @@ def count_lost(dr: DR, acked: list[dict], drill_id: str) -> dict:
             primary, f"SELECT client_ref FROM {table} WHERE client_ref LIKE '{drill_id}-%'", db, timeout=30
         )
         found |= set(out.split())
-    acked_refs = {r["ref"] for r in acked}
-    lost = sorted(acked_refs - found)
-    return {
-        "acknowledged": len(acked_refs),
-        "found": len(acked_refs & found),
-        "lost": len(lost),
-        "lost_refs": lost[:20],
-        "checked_on": primary,
-    }
+    return account(records, found) | {"checked_on": primary}
 
 
-def _count_after(dr: DR, acked: list[dict], drill_id: str, error: str | None) -> dict:
+def _count_after(dr: DR, records: list[dict], drill_id: str, error: str | None) -> dict:
     """The RPO count, also after a drill that stopped halfway: whatever primary serves now is asked
     (the figure that matters most is not dropped because a later step failed)."""
     try:
-        return count_lost(dr, acked, drill_id)
+        return count_lost(dr, records, drill_id)
     except EgovError as e:
         if not error:
             raise
-        return {"lost": None, "acknowledged": len({r["ref"] for r in acked}), "not_counted": str(e)}
+        return {"lost": None, "acknowledged": len({r["ref"] for r in records if r["ok"]}), "not_counted": str(e)}
 
 
 STANDARD = "GB/T 20988-2025 (in force 2026-01-01; replaces GB/T 20988-2007 and GB/T 30285-2013)"
@@ -369,7 +393,8 @@ def scenario_data_loss(c: Ctx) -> dict:
     unexpected = sorted(found - acked_refs - {r["ref"] for r in recs if not r["ok"]})
     window = (t_event - min(r["t_end"] for r in lost)) if lost else 0.0
     rpo = {"acknowledged": len(before), "found": len(before) - len(lost), "lost": len(lost),
-           "lost_refs": [r["ref"] for r in lost][:20], "resurrected": len(resurrected), "unexpected": len(unexpected),
+           "lost_refs": [r["ref"] for r in lost][:20], "resurrected": len(resurrected),
+           "never_written": len(unexpected),
            "checked_on": f"scratch cluster on {b.repo} (point-in-time restore)"}
     return {"event_epoch": t_event, "standby_rows_left": on_standby, "restore_s": res["total_seconds"],
             "time_to_restore_s": _r(t_ready - t_event), "data_window_s": _r(window),
@@ -625,10 +650,13 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
         guard.stop_event.set()
         guard.join(timeout=5)
     tl.step("load stopped", f"{len(load.records)} writes attempted, {len(load.acked())} acknowledged")
-    rpo = result.pop("rpo_override", None) or _count_after(dr, load.acked(), drill_id, error)
+    rpo = result.pop("rpo_override", None) or _count_after(dr, list(load.records), drill_id, error)
     checks = list(result.get("checks", []))
     checks.insert(0, {"name": "RPO: acknowledged writes lost", "target": "0",
                       "measured": str(rpo.get("lost")), "pass": rpo.get("lost") == 0})
+    if rpo.get("unexpected") is not None:
+        checks.insert(1, {"name": "no write found that definitely failed (unexpected)", "target": "0",
+                          "measured": str(rpo["unexpected"]), "pass": rpo["unexpected"] == 0})
     result_ok = not error and all(ch["pass"] for ch in checks)
     evidence = backup_evidence(estate, dr, state_dir)
     if scenario == "restore-test" and result_ok:
@@ -665,6 +693,8 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
         "load": {
             "attempted": len(load.records),
             "acknowledged": len(load.acked()),
+            "failed": sum(r.get("outcome") == "failed" for r in load.records),
+            "indeterminate": sum(r.get("outcome") == "indeterminate" for r in load.records),
             "rate_per_s": load.rate,
             "series": success_series(load.records, tl.t0),
         },

@@ -84,7 +84,10 @@ estate digest <code>{escape(report["estate"]["digest"])}</code></p>
 {"<p class=fail>aborted: " + escape(report["error"]) + "</p>" if report.get("error") else ""}
 <h2>Targets vs measured 指标对照</h2><table><tr><th>check</th><th>target</th><th>measured</th><th>result</th></tr>{rows}</table>
 <p>RPO counted: {rpo.get("acknowledged")} writes acknowledged to clients, {rpo.get("found")} found on the primary
-({escape(str(rpo.get("checked_on")))}) afterwards, <b>{rpo.get("lost")} lost</b>.</p>
+({escape(str(rpo.get("checked_on")))}) afterwards, <b>{rpo.get("lost")} lost</b>.
+Every attempt accounted for (Jepsen's model): {rpo.get("attempted", "-")} attempted, {rpo.get("failed", "-")} failed
+(definitely not written), {rpo.get("indeterminate", "-")} indeterminate (answer lost after sending), of which
+{rpo.get("recovered_indeterminate", "-")} found; {rpo.get("unexpected", "-")} unexpected (found though they failed).</p>
 <h2>Timeline and load 时间线与业务成功率</h2>{_chart(report)}
 <p>Green: share of writes acknowledged per 0.5 s ({report["load"]["acknowledged"]}/{report["load"]["attempted"]} at
 {report["load"]["rate_per_s"]}/s through the service endpoint). Dashed: steps (red: fault and declaration).</p>

@@ -135,7 +135,7 @@ def test_restore_drills_count_and_claim_only_what_they_measured(backed_up, prima
         assert m["tables"] >= 4 and m["rows"] > 100_000 and m["differ"] == [] and m["restore_s"] > 0
         assert report["result"] == "pass" and g["evidence"]["last_restore_test"]["id"] == report["id"]
     else:
-        assert rpo["acknowledged"] > 20 and rpo["resurrected"] == 0 and rpo["unexpected"] == 0
+        assert rpo["acknowledged"] > 20 and rpo["resurrected"] == 0 and rpo["never_written"] == 0
         assert m["standby_rows_left"] == 0 and m["data_window_s"] == 0 and m["time_to_restore_s"] > 0
         assert "scratch cluster" in rpo["checked_on"]
     html = (lab_state / "drills" / report["id"] / "report.html").read_text(encoding="utf-8")

@@ -52,3 +52,26 @@ def test_the_html_report_cites_the_2025_edition_and_says_why_nothing_is_claimed(
     text = html(report)
     assert "GB/T 20988-2025" in text and "replaces GB/T 20988-2007" in text
     assert "level claimed: <b>none</b>" in text and "no backup in an off-site repository" in text
+
+
+def test_every_attempt_is_ok_failed_or_indeterminate():
+    assert drill.outcome(201, None) == "ok"
+    assert drill.outcome(0, "ConnectionRefusedError") == "failed"  # never reached the server
+    assert drill.outcome(0, "TimeoutError") == "indeterminate"  # sent; the answer was lost
+    assert drill.outcome(422, None) == "failed"  # the app refused it
+    assert drill.outcome(503, None) == drill.outcome(502, None) == "indeterminate"  # maybe committed
+
+
+def test_accounting_counts_lost_recovered_and_unexpected():
+    recs = [{"ref": "a", "ok": True, "outcome": "ok"}, {"ref": "b", "ok": True, "outcome": "ok"},
+            {"ref": "c", "ok": False, "outcome": "indeterminate"},
+            {"ref": "d", "ok": False, "outcome": "indeterminate"},
+            {"ref": "e", "ok": False, "outcome": "failed"}, {"ref": "f", "ok": False, "outcome": "failed"}]
+    a = drill.account(recs, found={"a", "c", "f"})
+    assert {k: a[k] for k in ("attempted", "acknowledged", "failed", "indeterminate", "found", "lost",
+                              "recovered_indeterminate", "unexpected")} == {
+        "attempted": 6, "acknowledged": 2, "failed": 2, "indeterminate": 2, "found": 1, "lost": 1,
+        "recovered_indeterminate": 1, "unexpected": 1}
+    assert a["lost_refs"] == ["b"] and a["unexpected_refs"] == ["f"]
+    # records from before this field existed count by their ok flag
+    assert drill.account([{"ref": "x", "ok": True}], {"x"})["lost"] == 0
