@@ -143,7 +143,9 @@ def list_(ctx: typer.Context):
 
 @drill_app.command("run")
 def run_(
-    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout.")
+    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
+    control: str = typer.Option(None, "--control", help="async: a negative control (site-loss with asynchronous "
+                                "replication and a lagging standby: the checker must report lost writes)."),
 ):
     """Run one scenario end to end on the lab under load; write the report (HTML + JSON)."""
     from egov.datacenters import drill
@@ -153,9 +155,12 @@ def run_(
         e = c.estate()
         if scenario not in drill.SCENARIOS:
             raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
+        if control is not None and (control != "async" or scenario != "site-loss"):
+            raise DrRefused(f"--control {control}: the one negative control is `site-loss --control async`")
         dr = _dr(c)
-        with c.change(f"drill run {scenario}") as rec, err.status(f"drill {scenario}") as st:
-            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir,
+        name = f"drill run {scenario}" + (f" --control {control}" if control else "")
+        with c.change(name) as rec, err.status(f"drill {scenario}") as st:
+            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir, control=control,
                                progress=lambda m: st.update(f"drill: {m}"))
             where = drill.save(report, c.state_dir)
             rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")

@@ -421,6 +421,7 @@ class Ctx:
     guard_lock: threading.Lock
     progress: Callable[[str], None]
     drill_id: str = ""
+    control: str | None = None  # "async": the negative control (replication made asynchronous)
     backups: object = None  # egov.datacenters.backup.Backups when the estate declares backups
 
 
@@ -492,8 +493,12 @@ def scenario_site_loss(c: Ctx) -> dict:
     old_site = c.dr.site_of[c0["primary"]]
     new_site = next(c.dr.site_of[m] for m in c0["members"] if c.dr.site_of[m] != old_site)
     _steady(c, 4, "before")
+    if c.control == "async":
+        _make_async(c, c0["primary"], old_site, new_site)
     t_fault = c.tl.step("fault", f"power cut: the whole {old_site} site", mark="fault")
     c.lab.crash(old_site)
+    if c.control == "async":
+        c.lab.heal(old_site, new_site)
     # detection: the primary stops answering (two probes in a row)
     addr = c.dr.addr[c0["primary"]]
     misses = 0
@@ -538,6 +543,18 @@ def scenario_site_loss(c: Ctx) -> dict:
         ],
         "rto_for_level": rto_all,
     }
+
+
+def _make_async(c: Ctx, primary: str, site: str, other: str) -> None:
+    """The negative control: replication made asynchronous and the standby cut off for a few seconds
+    while the primary keeps acknowledging writes only it has; losing its site then loses them, and
+    the checker must say so (a checker that reports 0 here is broken)."""
+    with c.guard_lock:
+        c.dr.remote.psql(primary, "ALTER SYSTEM SET synchronous_standby_names = ''; SELECT pg_reload_conf();")
+        c.tl.step("control", f"negative control: {primary} commits asynchronously (synchronous_standby_names '')")
+        c.lab.cut(site, other)
+        c.tl.step("control", f"link {site} <-> {other} cut: the standby stops receiving; the primary still acks")
+    _steady(c, 3, "async, standby cut off")
 
 
 def scenario_link_cut(c: Ctx) -> dict:
@@ -614,7 +631,7 @@ def _check(name: str, measured: float | None, target, unit: str) -> dict:
             "seconds": None if measured is None else round(measured, 3), "limit_s": limit}
 
 
-def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path, *,
+def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path, *, control: str | None = None,
         progress: Callable[[str], None] = lambda m: None) -> dict:
     if scenario not in RUNNERS:
         raise DrillError(f"no scenario {scenario!r} (have: {', '.join(SCENARIOS)})")
@@ -631,7 +648,7 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
     load = Load(dr, drill_id)
     lock = threading.Lock()
     guard = Guard(dr, lock, tl)
-    c = Ctx(estate, lab, dr, load, tl, lock, progress, drill_id)
+    c = Ctx(estate, lab, dr, load, tl, lock, progress, drill_id, control)
     if estate.backup is not None:
         from egov.datacenters.backup import Backups
 
@@ -657,8 +674,14 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
     if rpo.get("unexpected") is not None:
         checks.insert(1, {"name": "no write found that definitely failed (unexpected)", "target": "0",
                           "measured": str(rpo["unexpected"]), "pass": rpo["unexpected"] == 0})
+    if control == "async":
+        # the control passes when the checker finds the losses it was built to find
+        checks = [{"name": "negative control: the checker reports acknowledged writes lost", "target": "> 0",
+                   "measured": str(rpo.get("lost")), "pass": bool(rpo.get("lost"))}]
     result_ok = not error and all(ch["pass"] for ch in checks)
     evidence = backup_evidence(estate, dr, state_dir)
+    if control:
+        result["rto_for_level"] = None  # a control measures the checker, not the estate
     if scenario == "restore-test" and result_ok:
         evidence["last_restore_test"] = {"id": drill_id, "started": "this drill", "epoch": time.time()}
     rto = result.get("rto_for_level")
@@ -668,6 +691,7 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
     report = {
         "id": drill_id,
         "scenario": scenario,
+        "control": control,
         "description": SCENARIOS[scenario],
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(tl.t0)),
         "duration_s": round(time.time() - tl.t0, 1),

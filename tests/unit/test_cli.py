@@ -142,3 +142,10 @@ def test_backup_and_restore_bad_input_is_one_line_before_any_host_is_touched(tmp
         r = egov(*args, "--json", env=env)
         assert r.returncode == 5 and msg in json.loads(r.stdout)["error"]
     assert not (tmp_path / "journal.jsonl").exists()  # nothing was done, so nothing journalled
+
+
+def test_the_only_negative_control_is_site_loss_async():
+    for args in (("link-cut", "--control", "async"), ("site-loss", "--control", "none")):
+        r = egov("drill", "run", *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 4 and len(lines) == 1 and "site-loss --control async" in lines[0], r.stderr
