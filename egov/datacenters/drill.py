@@ -369,9 +369,9 @@ def scenario_data_loss(c: Ctx) -> dict:
     on_standby = len(_drill_refs(lambda q, db: c.dr.remote.psql(standby, q, db, timeout=30), c.drill_id))
     c.tl.step("standby", f"{standby} has the delete too: {on_standby} of the drill's rows left")
     # close the WAL segment holding the delete and wait until it is in the repository
-    c.dr.remote.psql(primary, "SELECT pg_switch_wal();")
+    segment = c.dr.remote.psql(primary, "SELECT pg_walfile_name(pg_switch_wal());")
     deadline = time.monotonic() + 60
-    while c.dr.remote.psql(primary, f"SELECT coalesce(last_archived_time >= to_timestamp({t_event}), false) "
+    while c.dr.remote.psql(primary, f"SELECT coalesce(last_archived_wal >= '{segment}', false) "
                            "FROM pg_stat_archiver") != "t":
         if time.monotonic() > deadline:
             raise DrillError("data-loss: the WAL with the delete did not reach the repository within 60 s")
