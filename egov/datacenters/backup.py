@@ -164,8 +164,14 @@ class Backups:
         if kind not in KINDS:
             raise BackupError(f"backup type {kind!r}: use one of {', '.join(KINDS)}")
         made = []
-        for s in self.stanzas:
+        for c, s in zip(self.clusters, self.stanzas):
             t0 = time.monotonic()
+            # a primary promoted since its last checkpoint still has the old timeline in pg_control,
+            # which pgBackRest refuses ("WAL timeline N does not match pg_control timeline M")
+            try:
+                self.remote.psql(c["primary"], "CHECKPOINT;", timeout=120, what="checkpoint before the backup")
+            except DrFailed as e:
+                raise BackupError(str(e)) from None
             before = {r["label"] for r in self.list()["backups"] if r["stanza"] == s}
             self._pgbr(f"--stanza={s} --type={kind} --log-level-console=error backup", timeout=3600,
                        what=f"{kind} backup of stanza {s}")
