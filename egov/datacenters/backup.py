@@ -235,9 +235,13 @@ class Backups:
                                 timeout=15)
             if r.stdout.strip() == "f":
                 break
-            if time.monotonic() > deadline:
+            dead = self.remote.run(self.repo, f"runuser -u postgres -- {PG_BIN}/pg_ctl -D {d} status >/dev/null",
+                                   check=False, timeout=15).returncode == 3
+            if dead or time.monotonic() > deadline:
                 log = self.remote.run(self.repo, f"tail -n 3 /var/log/pgbackrest/scratch-{s}.log", check=False)
-                raise BackupError(f"{self.repo}: the scratch cluster {s} did not finish recovery in {wait:g}s: "
+                why = "stopped during recovery" if dead else f"did not finish recovery in {wait:g}s"
+                self._stop_scratch(s)
+                raise BackupError(f"{self.repo}: the scratch cluster {s} {why}: "
                                   f"{log.stdout.strip().splitlines()[-1] if log.stdout.strip() else r.stderr.strip()}")
             time.sleep(0.5)
         done = time.monotonic()

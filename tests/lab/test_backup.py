@@ -102,8 +102,12 @@ def test_point_in_time_restore_into_scratch_before_a_delete(backed_up, primary_u
         time.sleep(1.5)
         before = sql(lab, PRIMARY, "population", "SELECT now()")
         time.sleep(1.5)
-        sql(lab, PRIMARY, "population", "DELETE FROM egov_pitr_probe WHERE id > 100; SELECT pg_switch_wal();")
-        time.sleep(2)  # the switched segment reaches the repository
+        sql(lab, PRIMARY, "population", "DELETE FROM egov_pitr_probe WHERE id > 100;")
+        seg = sql(lab, PRIMARY, "population", "SELECT pg_walfile_name(pg_switch_wal());")
+        deadline = time.time() + 60  # the segment with the delete reaches the repository
+        while sql(lab, PRIMARY, "postgres", f"SELECT last_archived_wal >= '{seg}' FROM pg_stat_archiver") != "t":
+            assert time.time() < deadline, f"{seg} not archived after 60 s"
+            time.sleep(0.5)
         r = run("restore", "--to-time", before.replace(" ", "T"), "--json", timeout=900)
         res = json.loads(r.stdout)
         assert res["ok"] and res["host"] == REPO and res["total_seconds"] > 0
