@@ -37,6 +37,10 @@ def main() -> None:
         egov(state, "backup", "run", "--type", "full")
         time.sleep(2)
         now = datetime.now(timezone.utc).isoformat()
+        time.sleep(1)
+        lab_ssh(state, "dfs-db1", "runuser -u postgres -- psql -X -At -h /run/postgresql -d postgres "
+                "-c 'SELECT pg_switch_wal()'")  # the WAL up to `now` reaches the repository
+        time.sleep(3)
         t_restore, out = egov(state, "restore", "--to-time", now, "--json")
         res = json.loads(out)
         lab_ssh(state, "lr-app2", "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "

@@ -227,7 +227,17 @@ class Backups:
         start = (f"IFS= read -r PGBACKREST_REPO1_CIPHER_PASS; export PGBACKREST_REPO1_CIPHER_PASS; "
                  f"runuser -u postgres -- {PG_BIN}/pg_ctl -D {d} -l /var/log/pgbackrest/scratch-{s}.log -w -t 60 "
                  f"-o {shlex.quote(opts)} start >/dev/null")
-        self._run(start, input=self.key() + "\n", timeout=90, what="start the scratch cluster")
+        try:
+            self._run(start, input=self.key() + "\n", timeout=90, what="start the scratch cluster")
+        except BackupError:
+            log = self.remote.run(self.repo, f"grep -E 'FATAL|PANIC' /var/log/pgbackrest/scratch-{s}.log | tail -n 1",
+                                  check=False).stdout.strip()
+            self._stop_scratch(s)
+            if "recovery target was reached" in log:
+                raise BackupError(f"restore: {to_time.isoformat() if to_time else chosen['label']} is later than the "
+                                  "WAL archived in the repository so far (a segment is archived when full or after "
+                                  "archive_timeout); nothing was changed") from None
+            raise BackupError(f"{self.repo}: the scratch cluster {s} did not start: {log or 'see its log'}") from None
         psql = f"runuser -u postgres -- psql -X -At -h {SCRATCH_DIR} -p {port}"
         deadline = time.monotonic() + wait
         while True:
