@@ -23,7 +23,7 @@ TARGET_RATIO = 3.0
 
 
 def lab_ssh(state: str, host: str, cmd: str) -> str:
-    r = subprocess.run(["ip", "netns", "exec", "egov-ctl", "ssh", "-F", f"{state}/lab/ssh/ssh_config", host, cmd],
+    r = subprocess.run(["ip", "netns", "exec", "egov-ctl", "ssh", "-F", f"{state}/lab/ssh/config", host, cmd],
                        capture_output=True, text=True, timeout=900)
     if r.returncode:
         raise SystemExit(f"{host}: {cmd[:60]} failed: {r.stderr.strip()}")
