@@ -39,7 +39,8 @@ def main() -> None:
         now = datetime.now(timezone.utc).isoformat()
         time.sleep(1)
         lab_ssh(state, "dfs-db1", "runuser -u postgres -- psql -X -At -h /run/postgresql -d postgres "
-                "-c 'SELECT pg_switch_wal()'")  # the WAL up to `now` reaches the repository
+                "-c 'CREATE TABLE bench_mark (); DROP TABLE bench_mark' -c 'SELECT pg_switch_wal()'")
+        # a commit after `now` (recovery stops there) and the WAL up to it in the repository
         time.sleep(3)
         t_restore, out = egov(state, "restore", "--to-time", now, "--json")
         res = json.loads(out)

@@ -248,7 +248,13 @@ class Backups:
             dead = self.remote.run(self.repo, f"runuser -u postgres -- {PG_BIN}/pg_ctl -D {d} status >/dev/null",
                                    check=False, timeout=15).returncode == 3
             if dead or time.monotonic() > deadline:
-                log = self.remote.run(self.repo, f"tail -n 3 /var/log/pgbackrest/scratch-{s}.log", check=False)
+                lf = f"/var/log/pgbackrest/scratch-{s}.log"
+                log = self.remote.run(self.repo, f"grep -E 'FATAL|PANIC' {lf} | tail -n 1 | grep . || tail -n 1 {lf}",
+                                      check=False)
+                if "recovery target was reached" in log.stdout:
+                    self._stop_scratch(s)
+                    raise BackupError(f"restore: {to_time.isoformat() if to_time else chosen['label']} is later than "
+                                      "the last commit in the WAL archived so far; nothing was changed")
                 why = "stopped during recovery" if dead else f"did not finish recovery in {wait:g}s"
                 self._stop_scratch(s)
                 raise BackupError(f"{self.repo}: the scratch cluster {s} {why}: "
