@@ -27,7 +27,7 @@ from egov.core import paths
 from egov.core.errors import EgovError, EstateInvalid
 from egov.core.loader import default_estate_dir
 from egov.core.summary import render, summarize
-from egov.datacenters.cli import dr_app, drill_app
+from egov.datacenters.cli import backup_app, dr_app, drill_app, restore
 from egov.hosts import cli as hosts_cli
 from egov.lab.cli import lab_app
 from egov.network.cli import net_app
@@ -40,6 +40,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(apps_app, name="apps")
 app.add_typer(dr_app, name="dr")
 app.add_typer(drill_app, name="drill")
+app.add_typer(backup_app, name="backup")
 app.add_typer(net_app, name="net")
 app.add_typer(cloud_app, name="cloud")
 
@@ -120,6 +121,7 @@ app.command("up")(up_mod.up_command)
 app.command()(hosts_cli.build)
 app.command()(hosts_cli.inventory)
 app.command()(hosts_cli.verify)
+app.command()(restore)
 
 
 @journal_app.command("show")

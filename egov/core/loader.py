@@ -206,6 +206,7 @@ def read_estate(path: Path | str) -> tuple[Estate | None, SourceMap, list[Proble
         sites=parsed["sites.yaml"].sites,
         network=parsed["network.yaml"],
         databases=parsed["databases.yaml"].databases,
+        backup=parsed["databases.yaml"].backup,
         applications=parsed["apps.yaml"].applications,
         **({"cloud": parsed["cloud.yaml"]} if "cloud.yaml" in parsed else {}),
         digest="sha256:" + digest.hexdigest(),

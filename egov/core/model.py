@@ -246,8 +246,45 @@ class Database(Model):
     description: str | None = None
 
 
+CRON_FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*"
+Cron = Annotated[str, StringConstraints(pattern=rf"^{CRON_FIELD}( {CRON_FIELD}){{4}}$")]
+
+
+class BackupSchedule(Model):
+    """When the repository host takes each kind of backup (cron: minute hour day month weekday)."""
+
+    full: Cron = "0 1 * * 0"
+    diff: Cron | None = "0 1 * * 1-6"
+    incr: Cron | None = None
+
+
+class BackupRetention(Model):
+    """How many backups the repository keeps (older ones, and the WAL only they need, expire)."""
+
+    full: Annotated[int, Field(ge=1, le=100)] = 2
+    diff: Annotated[int, Field(ge=1, le=100)] | None = 7
+
+
+class Backup(Model):
+    """databases.yaml `backup:`: pgBackRest for every cluster, its repository at another site.
+
+    The repository host keeps an encrypted repository (key generated into the secrets file);
+    every primary archives its WAL there continuously; the schedule and retention are the
+    estate's. `scratch_port` is where restores into a scratch cluster listen on the repository host.
+    """
+
+    repository_host: Id
+    repository_path: str = Field("/var/lib/pgbackrest", pattern=r"^/[A-Za-z0-9._/-]+$")
+    schedule: BackupSchedule = Field(default_factory=BackupSchedule)
+    retention: BackupRetention = Field(default_factory=BackupRetention)
+    archive_timeout: Duration = timedelta(seconds=60)
+    restore_rto: Duration = timedelta(minutes=30)  # a restore from the repository takes at most this
+    scratch_port: Port = 5433
+
+
 class DatabasesFile(Model):
     databases: list[Database] = Field(min_length=1)
+    backup: Backup | None = None
 
 
 # --------------------------------------------------------------------------- apps.yaml
@@ -329,6 +366,7 @@ class Estate(Model):
     network: NetworkFile
     databases: list[Database]
     applications: list[Application]
+    backup: Backup | None = None
     cloud: CloudFile = Field(default_factory=CloudFile)
     digest: str = ""
     source: str = ""

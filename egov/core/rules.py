@@ -21,6 +21,7 @@ runs, so the operator sees all problems at once. Rules (in order below):
   their town router, service subnets with room for the lab's client; one synchronous
   PostgreSQL cluster; estate text that device syntax can carry; health paths the apps serve.
   Anything else is refused here rather than built wrong (estate/README.md: limits).
+- backups: the repository host exists, is off-site and runs no database.
 """
 
 from __future__ import annotations
@@ -363,6 +364,29 @@ class _Checker:
                 self.bad(DBS, loc + ("replication", "standby_hosts"),
                          f"no standby outside the owner site {d.owner_site}: losing that site loses the database")
 
+    def backup(self) -> None:
+        """The backup repository is a known host at a site other than every database's owner site
+        (off-site: losing the owner site must not lose the backups too)."""
+        b = self.e.backup
+        if b is None:
+            return
+        loc = ("backup", "repository_host")
+        hosts = {h.id: (s, h) for s, h in self.e.hosts()}
+        rh = hosts.get(b.repository_host)
+        if rh is None:
+            self.bad(DBS, loc, f"unknown host {b.repository_host!r}")
+            return
+        for d in self.e.databases:
+            if rh[0].id == d.owner_site:
+                self.bad(DBS, loc, f"host {rh[1].id} is at site {rh[0].id}, the owner site of database {d.id}: "
+                         "the repository must be off-site")
+                return
+            if rh[1].id in (d.primary_host, *d.replication.standby_hosts):
+                self.bad(DBS, loc, f"host {rh[1].id} runs database {d.id}: the repository needs a host of its own")
+                return
+        if b.retention.diff is not None and b.schedule.diff is None:
+            self.bad(DBS, ("backup", "retention", "diff"), "a differential retention without a diff schedule")
+
     def applications(self) -> None:
         e = self.e
         dbs = {d.id for d in e.databases}
@@ -558,8 +582,8 @@ class _Checker:
 
 def check(estate: Estate, sources: SourceMap) -> list[Problem]:
     c = _Checker(estate, sources)
-    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.applications, c.cloud,
-                 c.supported):
+    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.backup, c.applications,
+                 c.cloud, c.supported):
         rule()
     return c.problems
 

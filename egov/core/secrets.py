@@ -1,4 +1,5 @@
-"""Generated secrets (database passwords): one YAML file per estate, mode 0600, never in the repo.
+"""Generated secrets (database passwords, the backup repository's key and SSH key pair): one YAML
+file per estate, mode 0600, never in the repo.
 
 `<state dir>/secrets/<estate>.yml` is created on first use; existing values are kept,
 missing ones generated. Playbooks load it with `vars_files`; nothing copies it into
@@ -25,6 +26,18 @@ def app_role(app_id: str) -> str:
     return "app_" + app_id.replace("-", "_")
 
 
+def ssh_keypair(comment: str) -> tuple[str, str]:
+    """A new ed25519 key pair: (OpenSSH private key, public key line)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    k = Ed25519PrivateKey.generate()
+    priv = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                           serialization.NoEncryption()).decode()
+    pub = k.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return priv, f"{pub} {comment}"
+
+
 def ensure(state_dir: Path, estate: Estate) -> Path:
     """Create or complete the estate's secrets file; returns its path."""
     p = path(state_dir, estate)
@@ -42,6 +55,13 @@ def ensure(state_dir: Path, estate: Estate) -> Path:
     if not data.get("net_username"):
         data["net_username"] = "netops"
         changed = True
+    if estate.backup is not None:
+        if not data.get("pgbackrest_cipher_pass"):  # the repository's encryption key (aes-256-cbc)
+            data["pgbackrest_cipher_pass"] = _rnd.token_urlsafe(48)
+            changed = True
+        if not data.get("pgbackrest_ssh_key"):  # postgres@db <-> postgres@repository (pgBackRest's own SSH)
+            data["pgbackrest_ssh_key"], data["pgbackrest_ssh_pubkey"] = ssh_keypair("postgres@egov-backup")
+            changed = True
     if changed or not p.exists():
         tmp = p.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -67,6 +67,11 @@ def slot_name(host_id: str) -> str:
     return host_id.replace("-", "_")
 
 
+def stanza(cluster_id: str) -> str:
+    """A cluster's pgBackRest stanza (named after the cluster, like its slots)."""
+    return slot_name(cluster_id)
+
+
 def clusters(estate: Estate, state_dir=None) -> list[dict]:
     """PostgreSQL clusters: the databases sharing a primary host, with their members.
 

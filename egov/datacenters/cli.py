@@ -143,7 +143,9 @@ def list_(ctx: typer.Context):
 
 @drill_app.command("run")
 def run_(
-    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout.")
+    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
+    control: str = typer.Option(None, "--control", help="async: a negative control (site-loss with asynchronous "
+                                "replication and a lagging standby: the checker must report lost writes)."),
 ):
     """Run one scenario end to end on the lab under load; write the report (HTML + JSON)."""
     from egov.datacenters import drill
@@ -153,9 +155,12 @@ def run_(
         e = c.estate()
         if scenario not in drill.SCENARIOS:
             raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
+        if control is not None and (control != "async" or scenario != "site-loss"):
+            raise DrRefused(f"--control {control}: the one negative control is `site-loss --control async`")
         dr = _dr(c)
-        with c.change(f"drill run {scenario}") as rec, err.status(f"drill {scenario}") as st:
-            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir,
+        name = f"drill run {scenario}" + (f" --control {control}" if control else "")
+        with c.change(name) as rec, err.status(f"drill {scenario}") as st:
+            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir, control=control,
                                progress=lambda m: st.update(f"drill: {m}"))
             where = drill.save(report, c.state_dir)
             rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")
@@ -181,7 +186,10 @@ def run_(
                 ch["name"], str(ch["target"]), str(ch["measured"]), "[green]pass[/]" if ch["pass"] else "[red]FAIL[/]"
             )
         out.print(t)
-        out.print(f"GB/T 20988 level implied by the measured figures: {report['gbt20988_level']}")
+        g = report["gbt20988"]
+        out.print(f"{g['standard']}: RTO/RPO imply level {g['implied_by_rto_rpo']}; claimed: "
+                  + (str(g["claimed"]) if g["claimed"] else "none (" + "; ".join(g["not_claimed_because"]) + ")"),
+                  highlight=False)
         out.print(f"report: {where}/report.html")
     if report["result"] != "pass":
         raise EgovError(f"drill {scenario} failed: " + (report.get("error") or
@@ -205,3 +213,125 @@ def report_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
             r["id"], r["scenario"], r["started"], r["result"], str(r["rpo_lost"]), str(r["gbt20988_level"]), r["html"]
         )
     out.print(t)
+
+
+# ----------------------------------------------------------------------------- backups
+backup_app = typer.Typer(no_args_is_help=True,
+                         help="Backups of the base databases (pgBackRest, repository at the other site).")
+
+
+def _backups(c: Ctx):
+    from egov.datacenters.backup import Backups
+
+    e = c.estate()
+    return Backups(e, resolve(e, c.state_dir), c.state_dir)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+@backup_app.command("run")
+def backup_run(ctx: typer.Context, kind: str = typer.Option("full", "--type", help="full, diff or incr."),
+               as_json: bool = typer.Option(False, "--json")):
+    """Take a backup of every database cluster now (the estate's schedule also takes them)."""
+    from egov.datacenters.backup import KINDS, BackupError
+
+    c: Ctx = ctx.obj
+    if kind not in KINDS:
+        raise BackupError(f"backup type {kind!r}: use one of {', '.join(KINDS)}")
+    b = _backups(c)
+    with c.change(f"backup run --type {kind}") as rec, err.status(f"backup: {kind} to {b.repo}"):
+        made = b.run(kind)
+        rec.changes += [f"{m['stanza']}: {m['type']} backup {m['label']} ({_size(m['size'])}, "
+                        f"{_size(m['repo_size'])} in the repository, {m['seconds']}s)" for m in made]
+        rec.details |= {"backups": [{k: m[k] for k in ("stanza", "label", "type", "stop", "size", "repo_size",
+                                                       "seconds")} for m in made]}
+    if as_json:
+        emit_json({"ok": True, "repository_host": b.repo, "backups": made})
+        return
+    for line in rec.changes:
+        out.print(f"backup: {line}", highlight=False)
+
+
+@backup_app.command("list")
+def backup_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
+    """The backups in the repository and the WAL archive's range."""
+    data = _backups(ctx.obj).list()
+    if as_json:
+        emit_json(data)
+        return
+    t = Table(title=f"backups in {data['repository_host']}:{data['repository_path']} (encrypted)",
+              title_justify="left")
+    for col in ("stanza", "label", "type", "started (UTC)", "ended (UTC)", "size", "in repository", "WAL"):
+        t.add_column(col)
+    for r in data["backups"]:
+        t.add_row(r["stanza"], r["label"], r["type"], r["start"][:19], r["stop"][:19], _size(r["size"]),
+                  _size(r["repo_size"]), f"{r['wal_start']}..{r['wal_stop']}")
+    out.print(t)
+    for s, a in data["archive"].items():
+        out.print(f"{s}: WAL archive {a['min']} .. {a['max']} ({a['status']})", highlight=False)
+
+
+@backup_app.command("verify")
+def backup_verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
+    """Check WAL reaches the repository and every backed-up file's checksum; names each bad file."""
+    from egov.datacenters.backup import BackupError
+
+    c: Ctx = ctx.obj
+    b = _backups(c)
+    with c.change("backup verify") as rec, err.status(f"backup: verify on {b.repo}"):
+        res = b.verify()
+        rec.details |= {"verify": res}
+        bad = [r for r in res if r["status"] != "ok" or r["check"] != "ok"]
+        if bad:
+            first = bad[0]
+            what = (f"{first['invalid'][0]['problem']} in {first['invalid'][0]['file']}" if first["invalid"]
+                    else first["error"] or first["check"])
+            more = sum(len(r["invalid"]) for r in bad) - 1
+            msg = f"backup verify: stanza {first['stanza']}: {what}" + (f" (and {more} more)" if more > 0 else "")
+            if as_json:
+                emit_json({"ok": False, "error": msg, "exit_code": BackupError.exit_code, "verify": res})
+            raise BackupError(msg)
+    if as_json:
+        emit_json({"ok": True, "verify": res})
+        return
+    t = Table(title=f"backup verify on {b.repo}", title_justify="left")
+    for col in ("stanza", "check (WAL archive)", "verify (checksums)"):
+        t.add_column(col)
+    for r in res:
+        t.add_row(r["stanza"], r["check"], r["status"])
+    out.print(t)
+
+
+def restore(ctx: typer.Context,
+            to_time: str = typer.Option(None, "--to-time", help="Recover to this time (ISO 8601; +08:00 if no zone)."),
+            to_backup: str = typer.Option(None, "--to-backup", help="Recover to the end of this backup (its label)."),
+            target: str = typer.Option("scratch", "--target", help="scratch: a new cluster on the repository host."),
+            cluster: str = typer.Option(None, "--cluster", help="The database cluster (needed with several)."),
+            as_json: bool = typer.Option(False, "--json")):
+    """Point-in-time restore of a database cluster from its backups, into a scratch cluster."""
+    from egov.datacenters.backup import BackupError, parse_time
+
+    c: Ctx = ctx.obj
+    if (to_time is None) == (to_backup is None):
+        raise BackupError("restore: give exactly one of --to-time T or --to-backup ID")
+    if target != "scratch":
+        raise BackupError(f"restore --target {target}: only scratch is supported (in-place restore is not built yet; "
+                          "nothing was changed)")
+    when = parse_time(to_time) if to_time else None
+    b = _backups(c)
+    what = f"--to-time {when.isoformat()}" if when else f"--to-backup {to_backup}"
+    with c.change(f"restore {what} --target scratch") as rec, err.status(f"restore: {what} on {b.repo}"):
+        res = b.restore_scratch(to_time=when, label=to_backup, cluster=cluster)
+        rec.changes.append(f"{res['stanza']}: backup {res['backup']['label']} restored into a scratch cluster on "
+                           f"{res['host']} ({res['scratch']['path']}), recovered {what} in {res['total_seconds']}s")
+        rec.details |= {k: res[k] for k in ("stanza", "host", "to_time", "restore_seconds", "recovery_seconds",
+                                            "total_seconds")} | {"backup": res["backup"]["label"]}
+    if as_json:
+        emit_json({"ok": True} | res)
+        return
+    out.print(f"restore: {rec.changes[0]}", highlight=False)
+    out.print(f"  files {res['restore_seconds']}s, WAL replay {res['recovery_seconds']}s; the scratch cluster listens "
+              f"on {res['scratch']['socket']} port {res['scratch']['port']} (the primary was not touched)",
+              highlight=False)

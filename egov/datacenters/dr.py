@@ -57,7 +57,7 @@ class Remote:
         argv = ["ssh", "-F", str(self.cfg), "-o", "ConnectTimeout=3", "-o", "ServerAliveInterval=2",
                 "-o", "ServerAliveCountMax=2", host, cmd]
         try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
+            r = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout, input=input)
         except subprocess.TimeoutExpired:
             if check:
                 raise DrFailed(f"{host}: {what or cmd[:60]} timed out after {timeout:g}s") from None

@@ -56,6 +56,11 @@ def html(report: dict) -> str:
     steps = "".join(f"<tr><td>{s['offset_s']:.3f}</td><td>{escape(s['step'])}</td><td>{escape(s['detail'])}</td></tr>"
                     for s in report["timeline"])
     lvl = report.get("gbt20988_level")
+    g = report.get("gbt20988") or {}
+    ev = g.get("evidence") or {}
+    claimed = lvl if lvl else "none"
+    notc = ("Not claimed because: " + escape("; ".join(g["not_claimed_because"])) + ".") \
+        if g.get("not_claimed_because") else ""
     levels = "".join(f"<tr class={'hit' if n == lvl else ''}><td>{n}</td><td>{escape(a)}</td><td>{escape(b)}</td></tr>"
                      for n, a, b in LEVELS)
     env = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in report["environment"].items())
@@ -79,14 +84,23 @@ estate digest <code>{escape(report["estate"]["digest"])}</code></p>
 {"<p class=fail>aborted: " + escape(report["error"]) + "</p>" if report.get("error") else ""}
 <h2>Targets vs measured 指标对照</h2><table><tr><th>check</th><th>target</th><th>measured</th><th>result</th></tr>{rows}</table>
 <p>RPO counted: {rpo.get("acknowledged")} writes acknowledged to clients, {rpo.get("found")} found on the primary
-({escape(str(rpo.get("checked_on")))}) afterwards, <b>{rpo.get("lost")} lost</b>.</p>
+({escape(str(rpo.get("checked_on")))}) afterwards, <b>{rpo.get("lost")} lost</b>.
+Every attempt accounted for (Jepsen's model): {rpo.get("attempted", "-")} attempted, {rpo.get("failed", "-")} failed
+(definitely not written), {rpo.get("indeterminate", "-")} indeterminate (answer lost after sending), of which
+{rpo.get("recovered_indeterminate", "-")} found; {rpo.get("unexpected", "-")} unexpected (found though they failed).</p>
 <h2>Timeline and load 时间线与业务成功率</h2>{_chart(report)}
 <p>Green: share of writes acknowledged per 0.5 s ({report["load"]["acknowledged"]}/{report["load"]["attempted"]} at
 {report["load"]["rate_per_s"]}/s through the service endpoint). Dashed: steps (red: fault and declaration).</p>
 <table><tr><th>t (s)</th><th>step</th><th>detail</th></tr>{steps}</table>
 <h2>Measurements</h2><table>{meas}</table>
-<h2>GB/T 20988-2007 灾难恢复能力等级</h2><p>Measured figures correspond to level <b>{lvl}</b>
-(a drill measures one failure; the full level also needs the standard's organisational items).</p>
+<h2>灾难恢复能力等级 Capability level ({escape(g.get("standard", "GB/T 20988-2025"))})</h2>
+<p>RTO/RPO measured here imply level <b>{g.get("implied_by_rto_rpo")}</b>; level claimed: <b>{claimed}</b>.
+{notc}</p>
+<p>Measured by egov: {escape("; ".join(g.get("measured", [])))}.<br>
+Attested only (not measured; the operator's records): {escape("; ".join(g.get("attested_only", [])))}.</p>
+<p>Backup evidence: last backup {escape(str((ev.get("last_backup") or {}).get("label", "none")))}
+(ended {escape(str((ev.get("last_backup") or {}).get("stop", "-")))}); last passing restore test
+{escape(str((ev.get("last_restore_test") or {}).get("id", "none")))}.</p>
 <table><tr><th>level</th><th>RTO / RPO</th><th>capability</th></tr>{levels}</table>
 <h2>Environment 环境</h2><table>{env}</table>
 <h2>Journal records 操作日志 (hash-chained)</h2><table><tr><th>seq</th><th>time</th><th>command</th><th>result</th><th>hash</th></tr>{journal}</table>

@@ -1,7 +1,8 @@
 """The Ansible inventory, generated from the estate (never written by hand).
 
 Groups: one per host role (`db`, `app`, `lb`), one per site (`site_<id>`), and
-`pg_primary` / `pg_standby` for the database clusters. Host variables carry what
+`pg_primary` / `pg_standby` for the database clusters, `pgbackrest_repo` for the backup
+repository host (when the estate declares backups). Host variables carry what
 the roles need (addresses, peers, app ports, backends); nothing secret is in it:
 passwords come from the secrets file (`egov.secrets`).
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from egov.core.model import Estate, HostRole
 from egov.core.secrets import app_role
-from egov.core.state import clusters, slot_name
+from egov.core.state import clusters, slot_name, stanza
 
 
 def dbname(db_id: str) -> str:
@@ -25,6 +26,22 @@ def app_dbname(app_id: str) -> str:
 
 def group(name: str) -> str:
     return name.replace("-", "_")
+
+
+def backup_vars(estate: Estate, cl: list[dict], addr: dict[str, str]) -> dict | None:
+    """What the pgbackrest role needs (None: the estate declares no backups)."""
+    b = estate.backup
+    if b is None:
+        return None
+    return {
+        "repo_host": b.repository_host, "repo_address": addr[b.repository_host], "repo_path": b.repository_path,
+        "retention_full": b.retention.full, "retention_diff": b.retention.diff,
+        "schedule": {k: v for k, v in b.schedule.model_dump().items() if v},
+        "archive_timeout": int(b.archive_timeout.total_seconds()), "scratch_port": b.scratch_port,
+        "stanzas": [{"name": stanza(c["id"]), "port": c["port"],
+                     "members": [{"id": m, "address": addr[m]} for m in c["members"]]} for c in cl],
+        "db_addresses": sorted({addr[m] for c in cl for m in c["members"]}),
+    }
 
 
 def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...], target: str,
@@ -53,6 +70,8 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
                 "pg_port": c["port"],
             }
             groups.setdefault("pg_primary" if h.id == c["primary"] else "pg_standby", set()).add(h.id)
+            if estate.backup is not None:
+                hv["pgbr_stanza"] = stanza(c["id"])
         hostvars[h.id] = hv
 
     apps = []
@@ -78,6 +97,9 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
                 hostvars[h.id]["lb_apps"] = [{"id": a["id"], "port": a["port"], "health_path": a["health_path"],
                                              "backends": a["hosts"].get(site.id, [])} for a in apps]
 
+    if estate.backup is not None:
+        groups.setdefault("pgbackrest_repo", set()).add(estate.backup.repository_host)
+
     service_addresses = {s.id: str(s.service_address) for s in estate.sites if s.service_address}
     all_vars = {
         "ansible_user": "root",
@@ -99,6 +121,7 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
         # connections one app thread may hold, summed over every app process's databases: the
         # primary must admit all of them at once (multiplied by workers x threads in the template)
         "pg_app_sessions": sum((1 + len(a["databases"])) * sum(len(hs) for hs in a["hosts"].values()) for a in apps),
+        "pgbr": backup_vars(estate, cl, addr),
         "egov_towns": [{"id": t.id, "name": t.name, "villages": [v.location or v.name for v in t.villages]}
                        for t in estate.network.towns],
     }

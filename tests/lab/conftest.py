@@ -90,7 +90,7 @@ def reaches(lab: Lab, src: str, dst_addr: str) -> bool:
 
 # One lab serves the whole session, so the modules run in the order the estate is built and then
 # broken: build it, push the network, run the drills, abuse the lab itself, take it down.
-MODULE_ORDER = ["test_build", "test_network", "test_drills", "test_lab", "test_cloud", "test_zz_down"]
+MODULE_ORDER = ["test_build", "test_network", "test_drills", "test_backup", "test_lab", "test_cloud", "test_zz_down"]
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -210,3 +210,19 @@ def test_the_estate_rebuilds_cleanly_after_the_drills(steady):
     assert "egov up done" in r.stdout
     assert ", 0 changed" in r.stdout and "apps: nothing to change" in r.stdout
     assert "network: 293 unchanged" in r.stdout
+
+
+def test_negative_control_async_replication_loses_writes_and_the_checker_says_so(steady, protected_regular):
+    """Jepsen's negative control: with replication asynchronous and the standby cut off just before the
+    primary site dies, acknowledged writes are lost; a checker that reported 0 here would be broken."""
+    run, lab = steady
+    r = run("drill", "run", "site-loss", "--control", "async", "--json", timeout=600, check=False)
+    report = json.loads(r.stdout)
+    assert report.get("error") is None, report["error"]
+    assert report["control"] == "async" and report["rpo"]["lost"] > 0, report["rpo"]
+    assert report["rpo"]["lost"] == report["rpo"]["acknowledged"] - report["rpo"]["found"]
+    assert report["result"] == "pass" and r.returncode == 0
+    assert report["gbt20988_level"] is None  # a control claims nothing
+    _repair(run)  # rewound (pg_rewind) and synchronous again
+    c = _status(run)
+    assert c["primary"] == "dfs-db1" and c["rpo_zero"]

@@ -256,3 +256,29 @@ def test_lab_open_bad_requests_are_one_clear_line(state):
     assert "Traceback" not in r.stderr
     r = egov("lab", "open", "hotline-12345", "--site", "mars", env=env)
     assert r.returncode == USAGE_EXIT and "hotline-12345 has no front at site 'mars'" in r.stderr
+
+
+def test_backup_and_restore_bad_input_is_one_line_before_any_host_is_touched(tmp_path):
+    env = {"EGOV_STATE_DIR": str(tmp_path)}
+    cases = [
+        (("backup", "run", "--type", "weekly"), "backup type 'weekly': use one of full, diff, incr"),
+        (("restore",), "give exactly one of --to-time T or --to-backup ID"),
+        (("restore", "--to-time", "2026-12-01T10:00", "--to-backup", "x"), "give exactly one of"),
+        (("restore", "--to-backup", "x", "--target", "in-place"), "only scratch is supported"),
+        (("restore", "--to-time", "last tuesday"), "--to-time 'last tuesday': not a time"),
+    ]
+    for args, msg in cases:
+        r = egov(*args, env=env)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 5 and len(lines) == 1 and msg in lines[0], (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        r = egov(*args, "--json", env=env)
+        assert r.returncode == 5 and msg in json.loads(r.stdout)["error"]
+    assert not (tmp_path / "journal.jsonl").exists()  # nothing was done, so nothing journalled
+
+
+def test_the_only_negative_control_is_site_loss_async():
+    for args in (("link-cut", "--control", "async"), ("site-loss", "--control", "none")):
+        r = egov("drill", "run", *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 4 and len(lines) == 1 and "site-loss --control async" in lines[0], r.stderr

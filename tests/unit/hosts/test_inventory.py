@@ -48,3 +48,27 @@ def test_the_primary_admits_every_app_connection_at_once(tmp_path):
     line = next(ln for ln in tpl.splitlines() if ln.startswith("max_connections"))
     rendered = jinja2.Template(line).render(pg_app_sessions=sessions)
     assert rendered == f"max_connections = {sessions * 2 * 4 + 50}"
+
+
+def test_inventory_backup_repository_off_site_and_archiving_db_hosts(tmp_path):
+    e = load_estate(PANYU)
+    sf = secrets.ensure(tmp_path, e)
+    inv = build_inventory(e, secrets_file=sf, admin_cidrs=("169.254.0.0/16",), target="lab")
+    assert set(inv["all"]["children"]["pgbackrest_repo"]["hosts"]) == {"lr-app2"}
+    hv, pgbr = inv["all"]["hosts"], inv["all"]["vars"]["pgbr"]
+    assert hv["dfs-db1"]["pgbr_stanza"] == hv["lr-db1"]["pgbr_stanza"] == "dfs_db1"
+    assert "pgbr_stanza" not in hv["lr-app2"]
+    assert pgbr["repo_address"] == "10.21.2.22" and pgbr["db_addresses"] == ["10.20.3.31", "10.21.3.31"]
+    assert pgbr["stanzas"] == [{"name": "dfs_db1", "port": 5432, "members": [
+        {"id": "dfs-db1", "address": "10.20.3.31"}, {"id": "lr-db1", "address": "10.21.3.31"}]}]
+    assert pgbr["schedule"] == {"full": "0 1 * * 0", "diff": "0 1 * * 1-6"} and pgbr["retention_full"] == 2
+    text = json.dumps(inv)
+    data = yaml.safe_load(sf.read_text())
+    assert data["pgbackrest_cipher_pass"] not in text and data["pgbackrest_ssh_key"] not in text
+
+
+def test_inventory_without_backups_declares_none(tmp_path):
+    e = load_estate(PANYU).model_copy(update={"backup": None})
+    inv = build_inventory(e, secrets_file=secrets.ensure(tmp_path, e), admin_cidrs=(), target="lab")
+    assert inv["all"]["vars"]["pgbr"] is None and "pgbackrest_repo" not in inv["all"]["children"]
+    assert "pgbr_stanza" not in inv["all"]["hosts"]["dfs-db1"]

@@ -1,0 +1,77 @@
+"""Drills as data and what a drill report may claim (GB/T 20988-2025): never a level its
+measurements do not cover."""
+
+import time
+
+from egov.datacenters import drill
+from egov.datacenters.report import html
+
+NOW = 1_800_000_000.0
+BACKUP = {"stanza": "dfs_db1", "label": "20270115-010000F", "type": "full", "stop": "2027-01-15T01:00:00+00:00",
+          "stop_epoch": NOW - 3600, "size": 1}
+RESTORE_TEST = {"id": "20270115T020000-abcd", "started": "2027-01-15T02:00:00+0800", "epoch": NOW - 1800}
+
+
+def test_every_scenario_file_names_a_built_in_runner_including_the_restore_drills():
+    sc = drill.scenarios()
+    assert {"restore-test", "data-loss", "site-loss"} <= set(sc)
+    assert set(drill.RUNNERS) == set(sc)
+    for doc in sc.values():
+        assert doc["description"] and doc["fault"] and doc["proves"] and doc["steady_state"]
+
+
+def test_no_level_is_claimed_without_backups_and_a_restore_test():
+    g = drill.gbt20988(4.8, 0, {"last_backup": None, "last_restore_test": None}, now=NOW)
+    assert g["implied_by_rto_rpo"] == 6 and g["claimed"] is None
+    assert g["not_claimed_because"] == ["no backup in an off-site repository", "no passing restore test recorded"]
+    assert "GB/T 20988-2025" in g["standard"] and "replaces GB/T 20988-2007" in g["standard"]
+    assert any("staffing" in a for a in g["attested_only"])
+
+
+def test_the_level_is_claimed_with_recent_backup_and_restore_test_and_not_with_stale_ones():
+    ev = {"last_backup": BACKUP, "last_restore_test": RESTORE_TEST}
+    assert drill.gbt20988(4.8, 0, ev, now=NOW)["claimed"] == 6
+    assert drill.gbt20988(4.8, 3, ev, now=NOW)["claimed"] == 5  # writes lost: not level 6
+    stale = {"last_backup": BACKUP | {"stop_epoch": NOW - 9 * 86400}, "last_restore_test": RESTORE_TEST}
+    g = drill.gbt20988(4.8, 0, stale, now=NOW)
+    assert g["claimed"] is None and "older than 8 days" in g["not_claimed_because"][0]
+    g = drill.gbt20988(None, None, ev, now=NOW)  # an aborted drill measured nothing
+    assert g["claimed"] is None and "did not finish" in g["not_claimed_because"][-1]
+    g = drill.gbt20988(None, 0, ev, now=NOW)  # a restore drill measures no failover RTO
+    assert g["claimed"] is None and g["not_claimed_because"] == [
+        "no failover RTO measured (no passing site-loss drill recorded)"]
+
+
+def test_the_html_report_cites_the_2025_edition_and_says_why_nothing_is_claimed():
+    g = drill.gbt20988(4.8, 0, {"last_backup": None, "last_restore_test": None}, now=time.time())
+    report = {"id": "x", "scenario": "site-loss", "description": "d", "started": "s", "duration_s": 1, "result": "pass",
+              "estate": {"name": "panyu", "display_name": "番禺", "digest": "sha256:0"}, "environment": {},
+              "measurements": {}, "rpo": {"lost": 0}, "checks": [], "gbt20988_level": g["claimed"], "gbt20988": g,
+              "load": {"attempted": 0, "acknowledged": 0, "rate_per_s": 20, "series": []}, "timeline": [],
+              "journal": []}
+    text = html(report)
+    assert "GB/T 20988-2025" in text and "replaces GB/T 20988-2007" in text
+    assert "level claimed: <b>none</b>" in text and "no backup in an off-site repository" in text
+
+
+def test_every_attempt_is_ok_failed_or_indeterminate():
+    assert drill.outcome(201, None) == "ok"
+    assert drill.outcome(0, "ConnectionRefusedError") == "failed"  # never reached the server
+    assert drill.outcome(0, "TimeoutError") == "indeterminate"  # sent; the answer was lost
+    assert drill.outcome(422, None) == "failed"  # the app refused it
+    assert drill.outcome(503, None) == drill.outcome(502, None) == "indeterminate"  # maybe committed
+
+
+def test_accounting_counts_lost_recovered_and_unexpected():
+    recs = [{"ref": "a", "ok": True, "outcome": "ok"}, {"ref": "b", "ok": True, "outcome": "ok"},
+            {"ref": "c", "ok": False, "outcome": "indeterminate"},
+            {"ref": "d", "ok": False, "outcome": "indeterminate"},
+            {"ref": "e", "ok": False, "outcome": "failed"}, {"ref": "f", "ok": False, "outcome": "failed"}]
+    a = drill.account(recs, found={"a", "c", "f"})
+    assert {k: a[k] for k in ("attempted", "acknowledged", "failed", "indeterminate", "found", "lost",
+                              "recovered_indeterminate", "unexpected")} == {
+        "attempted": 6, "acknowledged": 2, "failed": 2, "indeterminate": 2, "found": 1, "lost": 1,
+        "recovered_indeterminate": 1, "unexpected": 1}
+    assert a["lost_refs"] == ["b"] and a["unexpected_refs"] == ["f"]
+    # records from before this field existed count by their ok flag
+    assert drill.account([{"ref": "x", "ok": True}], {"x"})["lost"] == 0
