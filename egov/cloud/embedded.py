@@ -51,6 +51,21 @@ PROCESSES = (*(f"{s}-api" for s in PORTS), *DAEMONS, "mariadb")
 Progress = Callable[[str], None]
 
 
+def _members(pgids: list[int]) -> list[int]:
+    """The live (not zombie) processes of these process groups."""
+    if not pgids:
+        return []
+    want, out = set(pgids), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, pgrp = stat.read_text().rsplit(") ", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(pgrp) in want and state != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
 class CloudError(EgovError):
     """The embedded cloud could not be started or stopped."""
 
@@ -569,6 +584,9 @@ pidfile = {self.run}/{svc}-api.pid
     def down(self) -> list[str]:
         changes: list[str] = []
         pids = {n: self._pid(n) for n in PROCESSES}
+        # the daemons' process groups: a worker that ignores SIGTERM outlives its leader (seen: a
+        # nova-conductor worker still running after `lab down`), so the whole group is waited for
+        groups = [pid for name, pid in pids.items() if not name.endswith("-api") and _alive(pid)]
         for name, pid in pids.items():
             if _alive(pid):
                 # uWSGI's master stops its workers itself; the others lead their own session
@@ -586,11 +604,16 @@ pidfile = {self.run}/{svc}-api.pid
             subprocess.run(["epmd", "-kill"], capture_output=True, timeout=10,
                            env={**os.environ, **self._rabbit_env()})
         end = time.monotonic() + 30
-        while time.monotonic() < end and any(_alive(p) for p in pids.values()):
+        while time.monotonic() < end and (any(_alive(p) for p in pids.values()) or _members(groups)):
             time.sleep(0.2)
         for name, pid in pids.items():
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+        for pid in _members(groups):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for f in self.run.glob("*.pid") if self.run.exists() else []:
             f.unlink()
         return changes
