@@ -130,7 +130,7 @@ def guard(
 
 @drill_app.command("list")
 def list_(ctx: typer.Context):
-    """The drill scenarios."""
+    """The built-in drill scenarios (files under datacenters/drills/)."""
     from egov.datacenters.drill import SCENARIOS
 
     t = Table(title="drill scenarios", title_justify="left")
@@ -141,29 +141,47 @@ def list_(ctx: typer.Context):
     out.print(t)
 
 
+@drill_app.command("library")
+def library_(ctx: typer.Context):
+    """The probes and actions a drill file's steps may name."""
+    from egov.datacenters.drill import LIBRARY
+
+    t = Table(title="drill library", title_justify="left")
+    for col in ("name", "kind", "arguments", "what it does"):
+        t.add_column(col)
+    for k, e in LIBRARY.items():
+        args = ", ".join(f.alias or n for n, f in e.args.model_fields.items())
+        t.add_row(k, e.kind + (f" ({e.unit})" if e.unit else ""), args, e.doc)
+    out.print(t)
+
+
 @drill_app.command("run")
 def run_(
-    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
+    ctx: typer.Context,
+    scenario: str = typer.Argument(..., help="A built-in scenario's name (egov drill list) or a drill file's path."),
+    as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
     control: str = typer.Option(None, "--control", help="async: a negative control (site-loss with asynchronous "
                                 "replication and a lagging standby: the checker must report lost writes)."),
 ):
-    """Run one scenario end to end on the lab under load; write the report (HTML + JSON)."""
+    """Run one scenario (a built-in one or any drill file) end to end on the lab under load; write the
+    report (HTML + JSON)."""
     from egov.datacenters import drill
 
     c: Ctx = ctx.obj
     try:
         e = c.estate()
-        if scenario not in drill.SCENARIOS:
-            raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
-        if control is not None and (control != "async" or scenario != "site-loss"):
-            raise DrRefused(f"--control {control}: the one negative control is `site-loss --control async`")
+        sc = drill.load_scenario(scenario)
+        if control is not None and control not in sc.controls:
+            raise DrRefused(f"--control {control}: {sc.name} declares "
+                            + (f"only: {', '.join(sc.controls)}" if sc.controls else "no control")
+                            + " (the one negative control is `site-loss --control async`)")
         dr = _dr(c)
         name = f"drill run {scenario}" + (f" --control {control}" if control else "")
-        with c.change(name) as rec, err.status(f"drill {scenario}") as st:
-            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir, control=control,
+        with c.change(name) as rec, err.status(f"drill {sc.name}") as st:
+            report = drill.run(e, dr.target.lab, dr, sc, c.state_dir, control=control,
                                progress=lambda m: st.update(f"drill: {m}"))
             where = drill.save(report, c.state_dir)
-            rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")
+            rec.changes.append(f"drill {report['id']} {sc.name}: {report['result']} (report {where}/report.html)")
             rec.details |= {"drill": report["id"], "result": report["result"], "rpo_lost": report["rpo"].get("lost")}
     except EgovError as refused:
         # refused or failed before the drill started: still one document on stdout for machines
@@ -171,6 +189,7 @@ def run_(
             emit_json({"scenario": scenario, "result": "refused", "error": str(refused), "checks": [],
                        "exit_code": refused.exit_code})
         raise
+    scenario = sc.name
     stt = dr.state()
     stt["last_drill"] = {"id": report["id"], "scenario": scenario, "result": report["result"],
                          "rpo_lost": report["rpo"].get("lost"), "report": str(where / "report.html")}

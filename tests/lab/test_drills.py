@@ -118,6 +118,67 @@ def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scen
     assert c["primary"] == "dfs-db1" and c["rpo_zero"] and not c["split_brain"]
 
 
+BLIP = """\
+name: link-blip
+description: a three-second inter-site link blip, written as a file only (no Python)
+steady-state-hypothesis:
+  title: steady
+  probes:
+    - probe: status
+      field: steady
+      tolerance: true
+method:
+  - action: load
+    seconds: 2
+  - action: cut-link
+    between: [home-site, standby-site]
+    mark: fault
+  - action: load
+    seconds: 3
+    label: blip
+  - probe: status
+    field: primary-count
+    as: primaries
+  - action: heal-link
+    between: [home-site, standby-site]
+    mark: heal
+  - action: wait-synchronous
+  - action: count-writes
+checks:
+  - name: one primary during the blip
+    probe: measurement
+    measurement: primaries
+    tolerance: 1
+  - name: writes during the blip
+    probe: writes
+    from: fault
+    to: heal
+    tolerance: [1, 100000]
+rollbacks:
+  - action: heal-link
+    between: [home-site, standby-site]
+"""
+
+
+def test_a_drill_added_as_a_file_only_runs(steady, tmp_path, lab_state):
+    """`egov drill run FILE`: a drill nobody wrote Python for runs like the built-in ones, its
+    measurements and checks from the file, the RPO counted by its count-writes step."""
+    run, lab = steady
+    f = tmp_path / "link-blip.yaml"
+    f.write_text(BLIP, encoding="utf-8")
+    r = run("drill", "run", f, "--json", timeout=300, check=False)
+    report = json.loads(r.stdout)
+    assert report.get("error") is None, report["error"]
+    assert report["scenario"] == "link-blip" and report["file"] == str(f)
+    assert [c["name"] for c in report["checks"]][-2:] == ["one primary during the blip", "writes during the blip"]
+    assert all(c["pass"] for c in report["checks"]) and r.returncode == 0, report["checks"]
+    assert report["measurements"]["primaries"] == 1
+    assert report["rpo"]["lost"] == 0 and "before any later step" in report["rpo"]["counted_at"]
+    steps = [s["step"] for s in report["timeline"]]
+    assert steps.index("counted") < steps.index("load stopped")
+    assert (lab_state / "drills" / report["id"] / "report.html").is_file()
+
+
 def test_unsafe_requests_are_refused_with_a_reason(steady):
     run, lab = steady
     r = run("dr", "switchover", "--to", "dafushan", check=False)

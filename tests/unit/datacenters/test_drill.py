@@ -12,12 +12,20 @@ BACKUP = {"stanza": "dfs_db1", "label": "20270115-010000F", "type": "full", "sto
 RESTORE_TEST = {"id": "20270115T020000-abcd", "started": "2027-01-15T02:00:00+0800", "epoch": NOW - 1800}
 
 
-def test_every_scenario_file_names_a_built_in_runner_including_the_restore_drills():
+def test_every_built_in_scenario_is_a_valid_drill_file_including_the_restore_drills():
     sc = drill.scenarios()
-    assert {"restore-test", "data-loss", "site-loss"} <= set(sc)
-    assert set(drill.RUNNERS) == set(sc)
-    for doc in sc.values():
-        assert doc["description"] and doc["fault"] and doc["proves"] and doc["steady_state"]
+    assert {"restore-test", "data-loss", "site-loss", "standby-loss", "link-cut", "planned-migration"} <= set(sc)
+    for name, doc in sc.items():
+        s = drill.load_scenario(name)
+        assert s.name == name and doc["description"] and doc["fault"] and doc["proves"]
+        assert s.method and s.checks and s.steady_state_title
+        assert "runner" not in doc  # no built-in Python sequence: the file is the drill
+    site = drill.load_scenario("site-loss")
+    assert site.controls == ["async"] and site.rto_for_level == "rto_all_apps_healthy_s"
+    # the RPO is counted as soon as the new primary serves, before the failback
+    entries = [s.entry for s in site.method]
+    assert entries.index("count-writes") < entries.index("failback")
+    assert [s.entry for s in site.rollbacks] == ["heal-link", "power-on"]
 
 
 def test_no_level_is_claimed_without_backups_and_a_restore_test():
