@@ -14,7 +14,9 @@ rate over time, targets vs measured, the environment, the estate digest and the 
 from __future__ import annotations
 
 import json
+import math
 import platform
+import statistics
 import threading
 import time
 import urllib.error
@@ -826,7 +828,10 @@ def _r(v):
 
 
 def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state_dir: Path, *,
-        control: str | None = None, progress: Callable[[str], None] = lambda m: None) -> dict:
+        control: str | None = None, phase: float | None = None,
+        progress: Callable[[str], None] = lambda m: None) -> dict:
+    """One drill end to end. `phase`: seconds of extra load just before the step marked `fault`
+    (the fault then lands at a chosen point of the load and of the WAL stream; `--repeat` draws it)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if control is not None and control not in sc.controls:
         raise DrRefused(f"--control {control}: {sc.name} declares "
@@ -860,6 +865,10 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state
     try:
         for s in sc.method:
             if s.control is None or s.control == control:
+                if phase and s.mark == "fault" and "fault" not in c.marks:
+                    c.tl.step("phase", f"the fault comes {phase:.2f}s later than the file says (random phase)")
+                    _steady(c, phase, "random phase")
+                    c.measure["fault_phase_s"] = round(phase, 3)
                 _do(c, s)
     except (EgovError, DrFailed) as e:  # BackupError is an EgovError
         error = str(e)
@@ -943,6 +952,46 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state
         "journal": list(Journal(state_dir).records())[journal_from:],
     }
     return report
+
+
+def wait_steady(dr: DR, timeout: float = 120, progress: Callable[[str], None] = lambda m: None) -> list[str]:
+    """Between repeated drills: the guard's work (synchronous commit back once the standby streams)
+    until the estate is in its steady state again, or the reason it is not. Returns what the guard
+    did (for the journal)."""
+    missing: dict = {}
+    done: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        st = dr.status()["clusters"][0]
+        if st["steady"]:
+            return done
+        if time.monotonic() > deadline:
+            raise DrillError(f"not back in the steady state {timeout:g}s after the last run: "
+                             + "; ".join(st["problems"]))
+        progress("waiting for the steady state: " + "; ".join(st["problems"]))
+        for action in dr.guard_once(missing, grace=2.0):
+            progress(action)
+            done.append(action)
+        time.sleep(1)
+
+
+def summarize(reports: list[dict]) -> dict:
+    """N runs of one drill: for the RPO count and every timed check, N, median, p95 (nearest rank)
+    and max over the runs that measured it; never-measured runs are counted, not dropped."""
+    figures: dict[str, list] = {"RPO: acknowledged writes lost": [r["rpo"].get("lost") for r in reports]}
+    for r in reports:
+        for ch in r["checks"]:
+            if ch.get("timed"):
+                figures.setdefault(ch["name"] + " (s)", []).append(ch["seconds"])
+    out = {}
+    for name, vals in figures.items():
+        got = sorted(v for v in vals if v is not None)
+        n = len(got)
+        out[name] = {"n": len(vals), "measured": n,
+                     "median": statistics.median(got) if got else None,
+                     "p95": got[max(0, math.ceil(0.95 * n) - 1)] if got else None,
+                     "max": got[-1] if got else None}
+    return {"runs": len(reports), "passed": sum(r["result"] == "pass" for r in reports), "figures": out}
 
 
 def _last_failover_rto(state_dir: Path) -> float | None:

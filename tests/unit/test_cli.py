@@ -296,3 +296,9 @@ def test_a_malformed_drill_file_is_one_line_with_file_and_line(tmp_path):
     data = json.loads(r.stdout)
     assert r.returncode == 2 and data["result"] == "refused" and f"{bad}:6:" in data["error"]
     assert not (tmp_path / "state" / "journal.jsonl").exists()  # refused before anything ran
+
+
+def test_repeat_is_a_count_from_1_to_50():
+    for n in ("0", "51", "x"):
+        r = egov("drill", "run", "site-loss", "--repeat", n)
+        assert r.returncode == 64 and "--repeat" in r.stderr and "Traceback" not in r.stderr, r.stderr

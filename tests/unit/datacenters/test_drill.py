@@ -83,3 +83,18 @@ def test_accounting_counts_lost_recovered_and_unexpected():
     assert a["lost_refs"] == ["b"] and a["unexpected_refs"] == ["f"]
     # records from before this field existed count by their ok flag
     assert drill.account([{"ref": "x", "ok": True}], {"x"})["lost"] == 0
+
+
+def test_repeated_runs_report_n_median_p95_and_max_and_count_unmeasured_runs():
+    def rep(lost, rto, result="pass"):
+        return {"result": result, "rpo": {"lost": lost},
+                "checks": [{"name": "RPO: acknowledged writes lost", "pass": lost == 0},
+                           {"name": "RTO", "timed": True, "seconds": rto}]}
+    runs = [rep(0, float(i)) for i in range(1, 21)] + [rep(2, 7.5, "fail"), rep(0, None, "fail")]
+    s = drill.summarize(runs)
+    assert s["runs"] == 22 and s["passed"] == 20
+    rto = s["figures"]["RTO (s)"]
+    assert rto["n"] == 22 and rto["measured"] == 21  # the run that never measured it is counted, not dropped
+    assert rto["median"] == 10.0 and rto["max"] == 20.0 and rto["p95"] == 19.0  # nearest rank: 20th of 21
+    lost = s["figures"]["RPO: acknowledged writes lost"]
+    assert lost["n"] == 22 and lost["max"] == 2 and lost["median"] == 0
