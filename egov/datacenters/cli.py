@@ -193,7 +193,10 @@ def run_(
                 where = drill.save(report, c.state_dir)
                 rec.changes.append(f"drill {report['id']} {sc.name}: {report['result']} (report {where}/report.html)")
                 rec.details |= {"drill": report["id"], "result": report["result"],
-                                "rpo_lost": report["rpo"].get("lost")}
+                                "rpo_lost": report["rpo"].get("lost"),
+                                "evidence_sha256": report["evidence"]["sha256"],
+                                "evidence": report["evidence"]["bundle"]}
+                rec.changes.append(f"evidence {report['evidence']['bundle']} sha256 {report['evidence']['sha256']}")
             reports.append(report | {"_where": where})
             stt = dr.state()
             stt["last_drill"] = {"id": report["id"], "scenario": sc.name, "result": report["result"],

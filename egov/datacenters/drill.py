@@ -859,6 +859,7 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state
         from egov.datacenters.backup import Backups
 
         c.backups = Backups(estate, dr.target, state_dir)
+    pre_fault = snapshot(estate, dr, c.backups)
     load.start()
     guard.start()
     error = None
@@ -938,6 +939,9 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state
         "rpo": rpo,
         "checks": checks,
         "steady_state_after": after,
+        "pre_fault": pre_fault,
+        "no_sync_window": no_sync_window(tl.steps),
+        "findings": findings(checks, error),
         "gbt20988_level": level["claimed"],
         "gbt20988": level,
         "load": {
@@ -950,8 +954,80 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state
         },
         "timeline": [{k: v for k, v in s.items() if k != "t"} for s in tl.steps],
         "journal": list(Journal(state_dir).records())[journal_from:],
+        "_records": list(load.records),  # into the evidence bundle by `save`, not into report.json
     }
     return report
+
+
+# ----------------------------------------------------------------------------- report evidence
+def snapshot(estate: Estate, dr: DR, backups) -> dict:
+    """The estate as the fault found it: replication state, synchronous settings, the last backup's
+    age and manifest checksum, every database host's clock offset from this controller."""
+    st = dr.status()["clusters"][0]
+    snap: dict = {"taken": time.time(), "primary": st["primary"], "steady": st["steady"], "rpo_zero": st["rpo_zero"],
+                  "degraded": st["degraded"], "members": [
+                      {"host": m["host"], "role": m["role"],
+                       "standbys": [{k: s.get(k) for k in ("name", "state", "sync_state", "lag_bytes")}
+                                    for s in m.get("standbys", [])]} for m in st["members"]]}
+    try:
+        snap["synchronous"] = dict(zip(("synchronous_standby_names", "synchronous_commit"), dr.remote.psql(
+            st["primary"], "SELECT current_setting('synchronous_standby_names') || '|' || "
+            "current_setting('synchronous_commit')").split("|")))
+    except EgovError as e:
+        snap["synchronous"] = {"error": str(e)}
+    offsets = {}
+    for m in st["members"]:
+        t0 = time.time()
+        r = dr.remote.run(m["host"], "date +%s.%N", check=False, timeout=10)
+        t1 = time.time()
+        try:
+            offsets[m["host"]] = round(float(r.stdout.strip()) - (t0 + t1) / 2, 4)
+        except ValueError:
+            offsets[m["host"]] = None
+    snap["clock_offsets_s"] = offsets
+    snap["last_backup"] = None
+    if backups is not None:
+        try:
+            rows = [r for r in backups.list()["backups"] if not r["error"]]
+            if rows:
+                b = rows[-1]
+                manifest = f"{backups.conf.repository_path}/backup/{b['stanza']}/{b['label']}/backup.manifest"
+                r = dr.remote.run(backups.repo, f"sha256sum {manifest}", check=False, timeout=20)
+                digest = r.stdout.split()[0] if r.returncode == 0 and r.stdout.strip() else None
+                snap["last_backup"] = {"label": b["label"], "type": b["type"], "stop": b["stop"],
+                                       "age_s": round(time.time() - b["stop_epoch"]),
+                                       "errors_found_by_pgbackrest": b["error"], "manifest_sha256": digest}
+        except EgovError as e:
+            snap["last_backup"] = {"error": str(e)}
+    return snap
+
+
+def no_sync_window(timeline: list[dict]) -> dict | None:
+    """After a failover the new primary has no synchronous partner: RPO = 0 does not hold from its
+    promotion until a standby confirms commits again (the old site rejoined). None: no failover."""
+    decl = next((i for i, s in enumerate(timeline) if s["step"] == "failover declared"), None)
+    if decl is None:
+        return None
+    start = next((s for s in timeline[decl:] if s["step"] == "promoted"), None)
+    if start is None:
+        return None
+    after = timeline[timeline.index(start):]
+    end = next((s for s in after if s["step"] in ("rejoined", "synchronous again")), None)
+    last = timeline[-1]["offset_s"]
+    return {"from_s": start["offset_s"], "until_s": end["offset_s"] if end else None,
+            "seconds": round((end["offset_s"] if end else last) - start["offset_s"], 3),
+            "closed": end is not None, "until": end["detail"] if end else "still open when the drill ended"}
+
+
+def findings(checks: list[dict], error: str | None) -> list[dict]:
+    """Every failed check (and an abort) as a finding to be owned and closed: owner and due date are
+    the operator's to fill in (`egov drill report`), open until then."""
+    out = [{"finding": ch["name"], "measured": ch["measured"], "target": ch["target"], "owner": None, "due": None,
+            "status": "open"} for ch in checks if not ch["pass"]]
+    if error:
+        out.insert(0, {"finding": f"the drill stopped: {error}", "measured": "-", "target": "the drill completes",
+                       "owner": None, "due": None, "status": "open"})
+    return out
 
 
 def wait_steady(dr: DR, timeout: float = 120, progress: Callable[[str], None] = lambda m: None) -> list[str]:
@@ -1002,14 +1078,45 @@ def _last_failover_rto(state_dir: Path) -> float | None:
     return None
 
 
-def save(report: dict, state_dir: Path) -> Path:
+def save(report: dict, state_dir: Path, records: list[dict] | None = None) -> Path:
+    """The report (JSON + HTML) and the evidence bundle beside it: report, journal extract, session
+    log (the timeline) and every write attempt, in `evidence.tar.gz`, whose SHA-256 goes into the
+    report's `evidence` (and, through the CLI, into the journal)."""
     from egov.datacenters.report import html
 
+    records = report.pop("_records", records)
     d = paths.at(state_dir).drill(report["id"])
     d.mkdir(parents=True, exist_ok=True)
     (d / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     (d / "report.html").write_text(html(report), encoding="utf-8")
+    (d / "journal.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
+                                             for r in report["journal"]), encoding="utf-8")
+    (d / "session.log").write_text("".join(f"{s['offset_s']:9.3f}  {s['step']}: {s['detail']}\n"
+                                           for s in report["timeline"]), encoding="utf-8")
+    (d / "writes.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in records or []))
+    report["evidence"] = bundle(d, ["report.json", "report.html", "journal.jsonl", "session.log", "writes.jsonl"])
     return d
+
+
+def bundle(d: Path, names: list[str]) -> dict:
+    """`evidence.tar.gz` of `names` in `d` (fixed mtime, owner and order: the same files give the
+    same bytes) and its SHA-256."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for n in names:
+            data = (d / n).read_bytes()
+            info = tarfile.TarInfo(f"{d.name}/{n}")
+            info.size, info.mtime, info.mode = len(data), 0, 0o600
+            tar.addfile(info, io.BytesIO(data))
+    out = d / "evidence.tar.gz"
+    out.write_bytes(buf.getvalue())
+    out.chmod(0o600)
+    return {"bundle": str(out), "sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "files": names}
 
 
 def past(state_dir: Path) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -107,9 +108,20 @@ def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scen
         and report["estate"]["digest"] in html
         and "http" not in html.split("<body>")[1].split("xmlns")[0]
     )
+    # the evidence bundle's hash is the one in the journal; the pre-fault snapshot saw sync replication
+    ev = report["evidence"]
+    assert hashlib.sha256(open(ev["bundle"], "rb").read()).hexdigest() == ev["sha256"]
+    assert any((rec.get("details") or {}).get("evidence_sha256") == ev["sha256"]
+               for rec in Journal(lab_state).records())
+    pre = report["pre_fault"]
+    assert pre["primary"] == "dfs-db1" and pre["synchronous"]["synchronous_standby_names"]
+    assert set(pre["clock_offsets_s"]) == {"dfs-db1", "lr-db1"}
     m = report["measurements"]
     if scenario == "site-loss":
         assert m["split_brain"] is False and "fenced" in steps and "rewound" in steps
+        w = report["no_sync_window"]
+        assert w["closed"] and w["seconds"] > 0, w  # no synchronous partner from promotion to rejoin
+        assert report["rpo"]["counted_at"].startswith("step count-writes")
     if scenario == "link-cut":
         assert m["primaries_during_cut"] == ["dfs-db1"] and m["acknowledged_during_cut"] > 0
     if scenario == "standby-loss":
