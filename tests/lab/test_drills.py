@@ -83,10 +83,11 @@ def test_status_before_drills(estate_up):
     assert roles == {"dfs-db1": "primary", "lr-db1": "standby"}
 
 
-@pytest.mark.parametrize("scenario", ["planned-migration", "site-loss", "link-cut", "standby-loss"])
+@pytest.mark.parametrize("scenario", ["planned-migration", "site-loss", "link-cut", "standby-loss", "db-host-loss",
+                                      "app-host-loss"])
 def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scenario, request):
     run, lab = steady
-    if scenario == "site-loss":
+    if scenario in ("site-loss", "db-host-loss"):
         request.getfixturevalue("protected_regular")  # its failback rewinds with a password
     r = run("drill", "run", scenario, "--json", timeout=600, check=False)
     report = json.loads(r.stdout)
@@ -122,6 +123,12 @@ def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scen
         w = report["no_sync_window"]
         assert w["closed"] and w["seconds"] > 0, w  # no synchronous partner from promotion to rejoin
         assert report["rpo"]["counted_at"].startswith("step count-writes")
+    if scenario == "db-host-loss":  # only the database host died: its site's front and apps kept running
+        assert m["split_brain"] is False and "fenced" in steps and "rewound" in steps
+        assert report["no_sync_window"]["closed"] and m["rto_all_apps_healthy_s"] is not None
+    if scenario == "app-host-loss":  # the front dropped the dead host; the database was never touched
+        assert m["primary_role_during"] == "primary" and "failover declared" not in steps
+        assert report["no_sync_window"] is None and m["writes_resumed_after_s"] is not None
     if scenario == "link-cut":
         assert m["primaries_during_cut"] == ["dfs-db1"] and m["acknowledged_during_cut"] > 0
     if scenario == "standby-loss":
