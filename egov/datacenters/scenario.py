@@ -28,6 +28,8 @@ from egov.core.sources import SourceMap, format_path
 
 # keys a step may carry besides its library entry's own arguments
 STEP_KEYS = {"action", "probe", "name", "as", "tolerance", "mark", "control"}
+# the estate's targets a tolerance's bound may name (resolved by the runner)
+TARGETS = ("targets.first_write_rto", "targets.rto", "targets.switchover_interruption", "targets.restore_rto")
 TOP_KEYS = {"name", "description", "fault", "proves", "steady-state-hypothesis", "method", "checks", "rollbacks",
             "controls", "rto-for-level"}
 
@@ -210,6 +212,8 @@ def check_tolerance(tol) -> str | None:
         if not tol or set(tol) - {"max", "min"}:
             return "a bound tolerance is {max: X} and/or {min: X}"
         for v in tol.values():
+            if isinstance(v, str) and v not in TARGETS:
+                return f"no target {v!r} (have: {', '.join(TARGETS)})"
             if not (isinstance(v, (int, float, str)) and not isinstance(v, bool)) and not (
                     isinstance(v, dict) and set(v) == {"from", "to"}):
                 return "a bound is a number, a target (targets.rto ...) or {from: MARK, to: MARK}"

@@ -72,6 +72,7 @@ def test_a_new_drill_is_a_file_only(tmp_path):
     (("    mark: back", "    mark: back\n    control: async"), 18, "control 'async' is not declared"),
     (("    field: steady", "    field: weather"), 7, "steady-state-hypothesis.probes[0].field: Input should be"),
     (("method:", "method: [\n"), 11, "malformed YAML"),
+    (("{max: targets.rto}", "{max: targets.mtbf}"), 23, "no target 'targets.mtbf' (have: targets.first_write_rto"),
 ])
 def test_a_malformed_drill_file_is_one_line_naming_file_and_line(tmp_path, edit, line, what):
     p = _write(tmp_path, GOOD.replace(*edit))
