@@ -130,7 +130,7 @@ def guard(
 
 @drill_app.command("list")
 def list_(ctx: typer.Context):
-    """The drill scenarios."""
+    """The built-in drill scenarios (files under datacenters/drills/)."""
     from egov.datacenters.drill import SCENARIOS
 
     t = Table(title="drill scenarios", title_justify="left")
@@ -141,40 +141,80 @@ def list_(ctx: typer.Context):
     out.print(t)
 
 
+@drill_app.command("library")
+def library_(ctx: typer.Context):
+    """The probes and actions a drill file's steps may name."""
+    from egov.datacenters.drill import LIBRARY
+
+    t = Table(title="drill library", title_justify="left")
+    for col in ("name", "kind", "arguments", "what it does"):
+        t.add_column(col)
+    for k, e in LIBRARY.items():
+        args = ", ".join(f.alias or n for n, f in e.args.model_fields.items())
+        t.add_row(k, e.kind + (f" ({e.unit})" if e.unit else ""), args, e.doc)
+    out.print(t)
+
+
 @drill_app.command("run")
 def run_(
-    ctx: typer.Context, scenario: str, as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
+    ctx: typer.Context,
+    scenario: str = typer.Argument(..., help="A built-in scenario's name (egov drill list) or a drill file's path."),
+    as_json: bool = typer.Option(False, "--json", help="The report on stdout."),
     control: str = typer.Option(None, "--control", help="async: a negative control (site-loss with asynchronous "
                                 "replication and a lagging standby: the checker must report lost writes)."),
+    repeat: int = typer.Option(1, "--repeat", min=1, max=50, help="Run it N times, the fault at a random phase "
+                               "each time (0-3 s later); report N, median, p95 and max of every figure."),
 ):
-    """Run one scenario end to end on the lab under load; write the report (HTML + JSON)."""
+    """Run one scenario (a built-in one or any drill file) end to end on the lab under load; write the
+    report (HTML + JSON)."""
+    import random
+
     from egov.datacenters import drill
 
     c: Ctx = ctx.obj
+    reports: list[dict] = []
     try:
         e = c.estate()
-        if scenario not in drill.SCENARIOS:
-            raise DrRefused(f"no scenario {scenario!r} (have: {', '.join(drill.SCENARIOS)})")
-        if control is not None and (control != "async" or scenario != "site-loss"):
-            raise DrRefused(f"--control {control}: the one negative control is `site-loss --control async`")
+        sc = drill.load_scenario(scenario)
+        if control is not None and control not in sc.controls:
+            raise DrRefused(f"--control {control}: {sc.name} declares "
+                            + (f"only: {', '.join(sc.controls)}" if sc.controls else "no control")
+                            + " (the one negative control is `site-loss --control async`)")
         dr = _dr(c)
         name = f"drill run {scenario}" + (f" --control {control}" if control else "")
-        with c.change(name) as rec, err.status(f"drill {scenario}") as st:
-            report = drill.run(e, dr.target.lab, dr, scenario, c.state_dir, control=control,
-                               progress=lambda m: st.update(f"drill: {m}"))
-            where = drill.save(report, c.state_dir)
-            rec.changes.append(f"drill {report['id']} {scenario}: {report['result']} (report {where}/report.html)")
-            rec.details |= {"drill": report["id"], "result": report["result"], "rpo_lost": report["rpo"].get("lost")}
+        for i in range(repeat):
+            phase = random.uniform(0, 3) if repeat > 1 else None
+            with c.change(name + (f" (run {i + 1} of {repeat})" if repeat > 1 else "")) as rec, \
+                    err.status(f"drill {sc.name}" + (f" {i + 1}/{repeat}" if repeat > 1 else "")) as st:
+                if i:
+                    rec.changes += drill.wait_steady(dr, progress=lambda m: st.update(f"drill: {m}"))
+                report = drill.run(e, dr.target.lab, dr, sc, c.state_dir, control=control, phase=phase,
+                                   progress=lambda m: st.update(f"drill: {m}"))
+                where = drill.save(report, c.state_dir)
+                rec.changes.append(f"drill {report['id']} {sc.name}: {report['result']} (report {where}/report.html)")
+                rec.details |= {"drill": report["id"], "result": report["result"],
+                                "rpo_lost": report["rpo"].get("lost"),
+                                "evidence_sha256": report["evidence"]["sha256"],
+                                "evidence": report["evidence"]["bundle"]}
+                rec.changes.append(f"evidence {report['evidence']['bundle']} sha256 {report['evidence']['sha256']}")
+            reports.append(report | {"_where": where})
+            stt = dr.state()
+            stt["last_drill"] = {"id": report["id"], "scenario": sc.name, "result": report["result"],
+                                 "rpo_lost": report["rpo"].get("lost"), "report": str(where / "report.html")}
+            dr.save(stt)
     except EgovError as refused:
-        # refused or failed before the drill started: still one document on stdout for machines
+        # refused or failed before a drill started: still one document on stdout for machines
         if as_json:
             emit_json({"scenario": scenario, "result": "refused", "error": str(refused), "checks": [],
-                       "exit_code": refused.exit_code})
+                       "exit_code": refused.exit_code}
+                      | ({"runs": [r["id"] for r in reports]} if reports else {}))
         raise
-    stt = dr.state()
-    stt["last_drill"] = {"id": report["id"], "scenario": scenario, "result": report["result"],
-                         "rpo_lost": report["rpo"].get("lost"), "report": str(where / "report.html")}
-    dr.save(stt)
+    scenario = sc.name
+    if repeat > 1:
+        _repeat_summary(scenario, reports, as_json)
+        return
+    report = reports[0]
+    where = report.pop("_where")
     if as_json:
         emit_json(report)
     else:
@@ -194,6 +234,31 @@ def run_(
     if report["result"] != "pass":
         raise EgovError(f"drill {scenario} failed: " + (report.get("error") or
                         "; ".join(ch["name"] for ch in report["checks"] if not ch["pass"])))
+
+
+def _repeat_summary(scenario: str, reports: list[dict], as_json: bool) -> None:
+    from egov.datacenters import drill
+
+    s = drill.summarize(reports)
+    failed = [r["id"] for r in reports if r["result"] != "pass"]
+    if as_json:
+        emit_json({"scenario": scenario, "repeat": len(reports), "result": "fail" if failed else "pass",
+                   "runs": [{"id": r["id"], "result": r["result"], "error": r["error"],
+                             "fault_phase_s": r["measurements"].get("fault_phase_s"),
+                             "report": str(r["_where"] / "report.html")} for r in reports]} | s)
+    else:
+        t = Table(title=f"drill {scenario} x{len(reports)}: {s['passed']} of {s['runs']} passed", title_justify="left")
+        for col in ("figure", "N", "median", "p95", "max"):
+            t.add_column(col)
+        fmt = lambda v: "never" if v is None else f"{v:g}"
+        for k, f in s["figures"].items():
+            t.add_row(k, f"{f['measured']}/{f['n']}", fmt(f["median"]), fmt(f["p95"]), fmt(f["max"]))
+        out.print(t)
+        for r in reports:
+            out.print(f"{r['id']}: {r['result']} (phase {r['measurements'].get('fault_phase_s')}s) "
+                      f"{r['_where']}/report.html", highlight=False)
+    if failed:
+        raise EgovError(f"drill {scenario}: {len(failed)} of {len(reports)} runs failed ({', '.join(failed)})")
 
 
 @drill_app.command("report")

@@ -408,7 +408,9 @@ class DR:
         return tl
 
     def _rewind(self, home: str, cur: str, tl: Timeline) -> None:
-        self.remote.psql(cur, "CHECKPOINT;", what="checkpoint")  # or pg_rewind may wrongly see no divergence
+        # or pg_rewind may wrongly see no divergence; a checkpoint after a failover under load may take
+        # longer than psql's 10 s default on a loaded machine
+        self.remote.psql(cur, "CHECKPOINT;", what="checkpoint", timeout=60)
         pw = secrets.load(self.state_dir, self.estate)["pg_superuser_password"]
         # pg_rewind copies the source's configuration files too: keep this node's own (in a private
         # root-owned directory) and put them back. The password reaches pg_rewind through its

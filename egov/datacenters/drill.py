@@ -14,17 +14,20 @@ rate over time, targets vs measured, the environment, the estate digest and the 
 from __future__ import annotations
 
 import json
+import math
 import platform
+import statistics
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
 from egov import __version__
 from egov.apps.deploy import health
@@ -32,13 +35,15 @@ from egov.core import paths
 from egov.core.errors import EgovError
 from egov.core.journal import Journal
 from egov.core.model import Estate
-from egov.datacenters.dr import DR, DrFailed, Timeline, port_open
+from egov.datacenters import scenario as scenario_file
+from egov.datacenters.dr import DR, DrFailed, DrRefused, Timeline, port_open
+from egov.datacenters.scenario import Entry, Scenario, ScenarioInvalid, Step
 from egov.lab import Lab
 
 
 def scenarios() -> dict[str, dict]:
-    """The drill scenarios, read from `datacenters/drills/*.yaml` (data: description, fault, what
-    each proves; `runner` names the built-in sequence that runs it)."""
+    """The built-in drill scenarios, `datacenters/drills/*.yaml`: drill files `egov drill run` runs
+    like any other (`load_scenario` validates them)."""
     out = {}
     for f in sorted(paths.drill_scenarios().glob("*.yaml")):
         doc = yaml.safe_load(f.read_text(encoding="utf-8"))
@@ -307,39 +312,6 @@ def _base_checksums(run_sql, estate: Estate) -> dict:
     return out
 
 
-def scenario_restore_test(c: Ctx) -> dict:
-    b = c.backups
-    if b is None:
-        raise DrillError("restore-test: the estate declares no backups (databases.yaml: backup)")
-    _steady(c, 2, "before")
-    rows = [r for r in b.list()["backups"] if not r["error"]]
-    if not rows:
-        raise DrillError("restore-test: the repository holds no backup (`egov backup run` takes one)")
-    last = rows[-1]
-    t0 = c.tl.step("restore", f"latest backup {last['label']} ({last['type']}, ended {last['stop']}) into a scratch "
-                   f"cluster on {b.repo}", mark="fault")
-    res = b.restore_scratch(label=last["label"])
-    t1 = c.tl.step("restored", f"scratch cluster ready after {res['total_seconds']}s")
-    try:
-        primary = c.dr.cluster()["primary"]
-        want = _base_checksums(lambda q, db: c.dr.remote.psql(primary, q, db, timeout=120), c.estate)
-        got = _base_checksums(lambda q, db: b.scratch_sql(q, db), c.estate)
-        c.tl.step("compared", f"{len(want)} tables of the base databases, primary {primary} vs scratch")
-    finally:
-        b.drop_scratch()
-    differ = sorted(k for k in want if got.get(k) != want[k]) + sorted(k for k in got if k not in want)
-    return {"backup": {k: last[k] for k in ("stanza", "label", "type", "stop", "size", "repo_size")},
-            "backup_age_s": round(t0 - last["stop_epoch"]),
-            "restore_s": res["total_seconds"], "tables": len(want),
-            "rows": sum(v["rows"] for v in want.values()), "differ": differ,
-            "compare": {k: {"primary": want[k], "scratch": got.get(k)} for k in want},
-            "checks": [{"name": "every base-database table identical in the restored backup (rows + md5)",
-                        "target": f"{len(want)} tables equal", "measured": f"{len(want) - len(differ)} equal"
-                        + (f"; differ: {', '.join(differ[:5])}" if differ else ""), "pass": not differ and bool(want)},
-                       _check("time to restore the latest backup", t1 - t0, c.estate.backup.restore_rto, "s")],
-            "rto_for_level": None}
-
-
 def _drill_refs(run_sql, drill_id: str) -> set[str]:
     found: set[str] = set()
     for db, table in (("app_hotline_12345", "tickets"), ("app_one_stop_approval", "applications")):
@@ -347,72 +319,7 @@ def _drill_refs(run_sql, drill_id: str) -> set[str]:
     return found
 
 
-def scenario_data_loss(c: Ctx) -> dict:
-    from datetime import datetime, timezone
-
-    b = c.backups
-    if b is None:
-        raise DrillError("data-loss: the estate declares no backups (databases.yaml: backup)")
-    if not [r for r in b.list()["backups"] if not r["error"]]:
-        raise DrillError("data-loss: the repository holds no backup (`egov backup run` takes one)")
-    cl = c.dr.cluster()
-    primary, standby = cl["primary"], next(m for m in cl["members"] if m != cl["primary"])
-    _steady(c, 5, "before")
-    # the operator error: every row this drill's load wrote, deleted on the primary (both apps)
-    out = c.dr.remote.psql(primary, f"""SELECT extract(epoch FROM clock_timestamp());
-        DELETE FROM tickets WHERE client_ref LIKE '{c.drill_id}-%';""", "app_hotline_12345")
-    t_event = float(out.split()[0])
-    c.dr.remote.psql(primary, f"DELETE FROM applications WHERE client_ref LIKE '{c.drill_id}-%';",
-                     "app_one_stop_approval")
-    c.tl.step("fault", f"operator error: DELETE of the drill's rows on {primary} (committed)", mark="fault")
-    _steady(c, 2, "after the delete")
-    # the rows acknowledged before the delete are gone from the standby too (the load goes on writing)
-    deleted = {r["ref"] for r in c.load.records if r["ok"] and r["t_end"] < t_event}
-    on_standby = len(deleted & _drill_refs(lambda q, db: c.dr.remote.psql(standby, q, db, timeout=30), c.drill_id))
-    c.tl.step("standby", f"{standby} has the delete too: {on_standby} of the {len(deleted)} deleted rows left")
-    # close the WAL segment holding the delete and wait until it is in the repository
-    segment = c.dr.remote.psql(primary, "SELECT pg_walfile_name(pg_switch_wal());")
-    deadline = time.monotonic() + 60
-    while c.dr.remote.psql(primary, f"SELECT coalesce(last_archived_wal >= '{segment}', false) "
-                           "FROM pg_stat_archiver") != "t":
-        if time.monotonic() > deadline:
-            raise DrillError("data-loss: the WAL with the delete did not reach the repository within 60 s")
-        time.sleep(0.5)
-    c.tl.step("archived", "the WAL up to the delete is in the off-site repository", mark="declared")
-    res = b.restore_scratch(to_time=datetime.fromtimestamp(t_event, timezone.utc))
-    t_ready = c.tl.step("restored", f"scratch cluster on {b.repo} recovered to just before the delete "
-                        f"({res['total_seconds']}s)")
-    try:
-        found = _drill_refs(lambda q, db: b.scratch_sql(q, db), c.drill_id)
-    finally:
-        b.drop_scratch()
-    recs = list(c.load.records)
-    before = [r for r in recs if r["ok"] and r["t_end"] < t_event]
-    after = [r for r in recs if r["t_start"] > t_event]
-    lost = [r for r in before if r["ref"] not in found]
-    resurrected = [r for r in after if r["ref"] in found]
-    acked_refs = {r["ref"] for r in recs if r["ok"]}
-    unexpected = sorted(found - acked_refs - {r["ref"] for r in recs if not r["ok"]})
-    window = (t_event - min(r["t_end"] for r in lost)) if lost else 0.0
-    rpo = {"acknowledged": len(before), "found": len(before) - len(lost), "lost": len(lost),
-           "lost_refs": [r["ref"] for r in lost][:20], "resurrected": len(resurrected),
-           "never_written": len(unexpected),
-           "checked_on": f"scratch cluster on {b.repo} (point-in-time restore)"}
-    return {"event_epoch": t_event, "standby_rows_left": on_standby, "restore_s": res["total_seconds"],
-            "time_to_restore_s": _r(t_ready - t_event), "data_window_s": _r(window),
-            "backup": res["backup"]["label"], "rpo_override": rpo,
-            "checks": [{"name": "the standby has the delete too (replication is no backup)", "target": "0 rows left",
-                        "measured": f"{on_standby} rows left", "pass": on_standby == 0},
-                       {"name": "no write after the delete resurrected", "target": "0",
-                        "measured": str(len(resurrected)), "pass": not resurrected},
-                       {"name": "nothing found that the load never wrote", "target": "0",
-                        "measured": str(len(unexpected)), "pass": not unexpected},
-                       _check("time from the delete to the restored cluster", t_ready - t_event,
-                              c.estate.backup.restore_rto, "s")],
-            "rto_for_level": None}
-
-
-# ----------------------------------------------------------------------------- the drill
+# ----------------------------------------------------------------------------- the drill's context
 @dataclass
 class Ctx:
     estate: Estate
@@ -425,6 +332,31 @@ class Ctx:
     drill_id: str = ""
     control: str | None = None  # "async": the negative control (replication made asynchronous)
     backups: object = None  # egov.datacenters.backup.Backups when the estate declares backups
+    refs: dict = field(default_factory=dict)  # primary, standby, primary-site ... as at the drill's start
+    marks: dict = field(default_factory=dict)  # named moments (epoch seconds): fault, declared, healthy ...
+    measure: dict = field(default_factory=dict)  # the report's measurements (probes' `as:`)
+    rpo: dict | None = None  # the RPO count, taken by count-writes as soon as the new primary serves
+
+    def ref(self, name: str) -> str:
+        """A host or site named in a drill file: a role of the drill's start (primary, standby,
+        primary-site, standby-site, home-site, app-host) or an id of the estate."""
+        return self.refs.get(name, name)
+
+    def mark(self, name: str) -> float:
+        if name not in self.marks:
+            raise DrillError(f"no moment {name!r} marked yet (a step's `mark:` sets it)")
+        return self.marks[name]
+
+
+def _refs(estate: Estate, dr: DR) -> dict:
+    cl = dr.cluster()
+    primary = cl["primary"]
+    standby = next(m for m in cl["members"] if m != primary)
+    psite = dr.site_of[primary]
+    site = next(s for s in estate.sites if s.id == psite)
+    apps = [h.id for h in site.hosts if h.role.value == "app"]
+    return {"primary": primary, "standby": standby, "primary-site": psite, "standby-site": dr.site_of[standby],
+            "home-site": estate.primary_site.id, **({"app-host": apps[0]} if apps else {})}
 
 
 class Guard(threading.Thread):
@@ -464,93 +396,189 @@ def _steady(c: Ctx, seconds: float, label: str) -> None:
     time.sleep(seconds)
 
 
-def scenario_planned_migration(c: Ctx) -> dict:
-    src, dst = "legacy-room", c.estate.primary_site.id
-    cur_site = c.dr.site_of[c.dr.cluster()["primary"]]
-    if cur_site != src:
-        c.tl.step("setup", f"move the primary to {src} first (the migration starts from the old room)")
-        with c.guard_lock:
-            c.dr.switchover(src, tl=c.tl)
-        _steady(c, 3, "setup")
-    _steady(c, 4, "before")
-    t_req = c.tl.step("fault/declaration", f"planned migration {src} -> {dst} requested", mark="declared")
-    with c.guard_lock:
-        c.dr.switchover(dst, tl=c.tl)
-    t_done = time.time()
-    _steady(c, 4, "after")
-    healthy = _wait_all_healthy(c, dst)
-    recs = c.load.records
-    gap = longest_gap(recs, t_req - 1, t_done + 3)
-    first = first_ok_after(recs, t_req, dst)
-    tg = c.estate.primary_site.dr
-    return {"write_interruption_s": round(gap, 3), "first_write_new_site_s": round(first - t_req, 3) if first else None,
-            "all_apps_healthy_s": round(healthy - t_req, 3) if healthy else None,
-            "checks": [_check("write interruption", gap, tg.switchover_interruption, "s"),
-                       _check("all apps healthy at the new site", (healthy - t_req) if healthy else None, tg.rto, "s")],
-            "rto_for_level": (healthy - t_req) if healthy else None}
+
+# ----------------------------------------------------------------------------- the library
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def scenario_site_loss(c: Ctx) -> dict:
-    c0 = c.dr.cluster()
-    old_site = c.dr.site_of[c0["primary"]]
-    new_site = next(c.dr.site_of[m] for m in c0["members"] if c.dr.site_of[m] != old_site)
-    _steady(c, 4, "before")
-    if c.control == "async":
-        _make_async(c, c0["primary"], old_site, new_site)
-    t_fault = c.tl.step("fault", f"power cut: the whole {old_site} site", mark="fault")
-    c.lab.crash(old_site)
-    if c.control == "async":
-        c.lab.heal(old_site, new_site)
-    # detection: the primary stops answering (two probes in a row)
-    addr = c.dr.addr[c0["primary"]]
+class NoArgs(_Args):
+    pass
+
+
+class LoadArgs(_Args):
+    seconds: float = Field(gt=0, le=600)
+    label: str = "load"
+
+
+class TargetArgs(_Args):
+    target: str
+
+
+class LinkArgs(_Args):
+    between: tuple[str, str] = ("primary-site", "standby-site")
+
+
+class SiteArgs(_Args):
+    site: str
+    timeout: float = Field(60, gt=0, le=900)
+
+
+class ToArgs(_Args):
+    to: str
+
+
+class UnreachableArgs(_Args):
+    target: str = "primary"
+    port: int = Field(5432, gt=0, lt=65536)
+    misses: int = Field(2, ge=1, le=20)
+
+
+class SyncArgs(_Args):
+    timeout: float = Field(30, gt=0, le=600)
+
+
+class NoteArgs(_Args):
+    step: str
+    text: str = ""
+
+
+class AfterArgs(_Args):
+    after: str
+    site: str | None = None
+    before: str | None = None  # only writes started before this moment
+
+
+class IntervalArgs(_Args):
+    start: str = Field(alias="from")
+    to: str
+
+
+class GapArgs(_Args):
+    start: str = Field(alias="from")
+    to: str
+    pad_before: float = Field(0, ge=0)
+    pad_after: float = Field(0, ge=0)
+
+
+class WritesArgs(_Args):
+    start: str = Field(alias="from")
+    to: str
+    acknowledged: bool = False
+
+
+class MeasurementArgs(_Args):
+    measurement: str
+
+
+class StatusArgs(_Args):
+    field: Literal["steady", "degraded", "rpo_zero", "primaries", "primary-count", "split_brain"]
+
+
+def a_load(c: Ctx, a: LoadArgs, s: Step):
+    _steady(c, a.seconds, a.label)
+
+
+def a_power_cut(c: Ctx, a: TargetArgs, s: Step):
+    what = c.ref(a.target)
+    kind = "the whole " + what + " site" if what in c.dr.site_of.values() else "host " + what
+    t = c.tl.step("fault", f"power cut: {kind}", mark=s.mark)
+    c.lab.crash(what)
+    return t
+
+
+def a_power_on(c: Ctx, a: TargetArgs, s: Step):
+    what = c.ref(a.target)
+    t = c.tl.step("powered on", f"{what} boots", mark=s.mark)
+    c.lab.start(what)
+    return t
+
+
+def a_cut_link(c: Ctx, a: LinkArgs, s: Step):
+    x, y = (c.ref(v) for v in a.between)
+    t = c.tl.step("fault" if s.mark == "fault" else "cut", f"inter-site link cut: {x} <-> {y}", mark=s.mark)
+    c.lab.cut(x, y)
+    return t
+
+
+def a_heal_link(c: Ctx, a: LinkArgs, s: Step):
+    x, y = (c.ref(v) for v in a.between)
+    t = c.tl.step("heal", f"link {x} <-> {y} restored", mark=s.mark)
+    c.lab.heal(x, y)
+    return t
+
+
+def a_wait_unreachable(c: Ctx, a: UnreachableArgs, s: Step):
+    """Detection: the target stops answering on its port (`misses` probes in a row)."""
+    host = c.ref(a.target)
+    addr = c.dr.addr[host]
     misses = 0
-    while misses < 2:
-        misses = misses + 1 if not port_open(addr, 5432, 0.3) else 0
+    while misses < a.misses:
+        misses = misses + 1 if not port_open(addr, a.port, 0.3) else 0
         time.sleep(0.1)
-    t_decl = c.tl.step("detected", f"{c0['primary']} does not answer: declaring the site lost", mark="declared")
+    return c.tl.step("detected", f"{host} does not answer: declaring it lost", mark=s.mark)
+
+
+def a_note(c: Ctx, a: NoteArgs, s: Step):
+    return c.tl.step(a.step, a.text.format(**c.refs), mark=s.mark)
+
+
+def a_failover(c: Ctx, a: ToArgs, s: Step):
     with c.guard_lock:
-        c.dr.failover(new_site, tl=c.tl)
-    healthy = _wait_all_healthy(c, new_site)
-    c.tl.step("all apps healthy", f"every application answers through the {new_site} front")
-    first = first_ok_after(c.load.records, t_fault, new_site)
-    # split brain check: the old site comes back, and its database must not start by itself
-    _steady(c, 3, "degraded")
-    c.tl.step("old site powered on", f"{old_site} boots; its fenced database must stay down")
-    c.lab.start(old_site)
-    time.sleep(2)
-    old = c.dr.member(c0["primary"])
-    split = old.get("role") == "primary"
-    c.tl.step("split-brain check", f"{c0['primary']}: {'RUNNING AS PRIMARY' if split else 'fenced, not running'}")
+        c.dr.failover(c.ref(a.to), tl=c.tl)
+
+
+def a_switchover(c: Ctx, a: ToArgs, s: Step):
+    with c.guard_lock:
+        c.dr.switchover(c.ref(a.to), tl=c.tl)
+
+
+def a_primary_at(c: Ctx, a: SiteArgs, s: Step):
+    """Setup: the primary is moved to `site` first (a planned switchover) unless it is there."""
+    site = c.ref(a.site)
+    if c.dr.site_of[c.dr.cluster()["primary"]] != site:
+        c.tl.step("setup", f"move the primary to {site} first")
+        with c.guard_lock:
+            c.dr.switchover(site, tl=c.tl)
+        _steady(c, 3, "setup")
+
+
+def a_failback(c: Ctx, a: NoArgs, s: Step):
     with c.guard_lock:
         c.dr.failback(tl=c.tl)
-    _steady(c, 3, "after failback")
-    tg = c.estate.primary_site.dr
-    rto_first = (first - t_fault) if first else None
-    rto_all = (healthy - t_fault) if healthy else None
-    return {
-        "rto_first_write_s": _r(rto_first),
-        "rto_first_write_from_declaration_s": _r((first - t_decl) if first else None),
-        "rto_all_apps_healthy_s": _r(rto_all),
-        "detection_s": _r(t_decl - t_fault),
-        "split_brain": split,
-        "checks": [
-            _check("RTO to first accepted write", rto_first, tg.first_write_rto, "s"),
-            _check("RTO to all apps healthy", rto_all, tg.rto, "s"),
-            {
-                "name": "no split brain after the old site returned",
-                "target": "old primary fenced",
-                "measured": "running as primary" if split else "fenced",
-                "pass": not split,
-            },
-        ],
-        "rto_for_level": rto_all,
-    }
 
 
-def _make_async(c: Ctx, primary: str, site: str, other: str) -> None:
+def a_wait_healthy(c: Ctx, a: SiteArgs, s: Step):
+    site = c.ref(a.site)
+    t = _wait_all_healthy(c, site, a.timeout)
+    c.tl.step("all apps healthy" if t else "not healthy",
+              f"every application answers through the {site} front" if t else
+              f"not every application answered through the {site} front within {a.timeout:g}s")
+    return t if t else False
+
+
+def a_wait_synchronous(c: Ctx, a: SyncArgs, s: Step):
+    c.dr._wait("the standby to stream and be synchronous again",
+               lambda: any(x["sync_state"] == "sync" for m in c.dr.status()["clusters"][0]["members"]
+                           for x in m.get("standbys", [])), a.timeout, 0.5)
+    return c.tl.step("synchronous again", "a standby confirms every commit: RPO = 0 again", mark=s.mark)
+
+
+def a_count_writes(c: Ctx, a: NoArgs, s: Step):
+    """The RPO count, taken now on the primary that serves now (the first count is the drill's RPO:
+    a later step that fails cannot take it away)."""
+    cnt = count_lost(c.dr, list(c.load.records), c.drill_id)
+    if c.rpo is None:
+        c.rpo = cnt | {"counted_at": "step " + (s.name or "count-writes") + " (before any later step)"}
+    return c.tl.step("counted", f"RPO on {cnt['checked_on']}: {cnt['lost']} of {cnt['acknowledged']} acknowledged "
+                     "writes lost", mark=s.mark)
+
+
+def a_make_async(c: Ctx, a: NoArgs, s: Step):
     """The negative control: replication made asynchronous and the standby cut off for a few seconds
     while the primary keeps acknowledging writes only it has; losing its site then loses them, and
     the checker must say so (a checker that reports 0 here is broken)."""
+    primary, site, other = c.ref("primary"), c.ref("primary-site"), c.ref("standby-site")
     with c.guard_lock:
         c.dr.remote.psql(primary, "ALTER SYSTEM SET synchronous_standby_names = ''; SELECT pg_reload_conf();")
         c.tl.step("control", f"negative control: {primary} commits asynchronously (synchronous_standby_names '')")
@@ -559,84 +587,255 @@ def _make_async(c: Ctx, primary: str, site: str, other: str) -> None:
     _steady(c, 3, "async, standby cut off")
 
 
-def scenario_link_cut(c: Ctx) -> dict:
-    sites = [s.id for s in c.estate.sites if any(h.role.value == "db" for h in s.hosts)]
-    a, b = sites[0], sites[1]
-    _steady(c, 4, "before")
-    t_fault = c.tl.step("fault", f"inter-site link cut: {a} <-> {b}", mark="fault")
-    c.lab.cut(a, b)
-    _steady(c, 10, "cut")
+def a_restore_latest(c: Ctx, a: NoArgs, s: Step):
+    """The latest backup restored into a scratch cluster on the repository host and every table of
+    the four base databases compared with the primary (row count + md5); marks restore, restored."""
+    b = c.backups
+    if b is None:
+        raise DrillError("restore: the estate declares no backups (databases.yaml: backup)")
+    rows = [r for r in b.list()["backups"] if not r["error"]]
+    if not rows:
+        raise DrillError("restore: the repository holds no backup (`egov backup run` takes one)")
+    last = rows[-1]
+    t0 = c.marks["restore"] = c.tl.step("restore", f"latest backup {last['label']} ({last['type']}, ended "
+                                        f"{last['stop']}) into a scratch cluster on {b.repo}", mark="fault")
+    res = b.restore_scratch(label=last["label"])
+    c.marks["restored"] = c.tl.step("restored", f"scratch cluster ready after {res['total_seconds']}s")
+    try:
+        primary = c.dr.cluster()["primary"]
+        want = _base_checksums(lambda q, db: c.dr.remote.psql(primary, q, db, timeout=120), c.estate)
+        got = _base_checksums(lambda q, db: b.scratch_sql(q, db), c.estate)
+        c.tl.step("compared", f"{len(want)} tables of the base databases, primary {primary} vs scratch")
+    finally:
+        b.drop_scratch()
+    differ = sorted(k for k in want if got.get(k) != want[k]) + sorted(k for k in got if k not in want)
+    c.measure |= {"backup": {k: last[k] for k in ("stanza", "label", "type", "stop", "size", "repo_size")},
+                  "backup_age_s": round(t0 - last["stop_epoch"]), "restore_s": res["total_seconds"],
+                  "tables": len(want), "tables_differing": len(differ),
+                  "rows": sum(v["rows"] for v in want.values()), "differ": differ,
+                  "compare": {k: {"primary": want[k], "scratch": got.get(k)} for k in want}}
+
+
+def a_delete_and_restore(c: Ctx, a: NoArgs, s: Step):
+    """The operator error and its repair: every row of this drill's load deleted on the primary
+    (committed, replicated), the WAL with the delete archived, a point-in-time restore into a scratch
+    cluster to just before it, and every write accounted there (the drill's RPO); marks fault, restored."""
+    from datetime import datetime, timezone
+
+    b = c.backups
+    if b is None:
+        raise DrillError("data-loss: the estate declares no backups (databases.yaml: backup)")
+    if not [r for r in b.list()["backups"] if not r["error"]]:
+        raise DrillError("data-loss: the repository holds no backup (`egov backup run` takes one)")
+    primary, standby = c.dr.cluster()["primary"], c.ref("standby")
+    out = c.dr.remote.psql(primary, f"""SELECT extract(epoch FROM clock_timestamp());
+        DELETE FROM tickets WHERE client_ref LIKE '{c.drill_id}-%';""", "app_hotline_12345")
+    t_event = c.marks["fault"] = float(out.split()[0])
+    c.dr.remote.psql(primary, f"DELETE FROM applications WHERE client_ref LIKE '{c.drill_id}-%';",
+                     "app_one_stop_approval")
+    c.tl.step("fault", f"operator error: DELETE of the drill's rows on {primary} (committed)", mark="fault")
+    _steady(c, 2, "after the delete")
+    # the rows acknowledged before the delete are gone from the standby too (the load goes on writing)
+    deleted = {r["ref"] for r in c.load.records if r["ok"] and r["t_end"] < t_event}
+    on_standby = len(deleted & _drill_refs(lambda q, db: c.dr.remote.psql(standby, q, db, timeout=30), c.drill_id))
+    c.tl.step("standby", f"{standby} has the delete too: {on_standby} of the {len(deleted)} deleted rows left")
+    # close the WAL segment holding the delete and wait until it is in the repository
+    segment = c.dr.remote.psql(primary, "SELECT pg_walfile_name(pg_switch_wal());")
+    deadline = time.monotonic() + 60
+    while c.dr.remote.psql(primary, f"SELECT coalesce(last_archived_wal >= '{segment}', false) "
+                           "FROM pg_stat_archiver") != "t":
+        if time.monotonic() > deadline:
+            raise DrillError("data-loss: the WAL with the delete did not reach the repository within 60 s")
+        time.sleep(0.5)
+    c.tl.step("archived", "the WAL up to the delete is in the off-site repository", mark="declared")
+    res = b.restore_scratch(to_time=datetime.fromtimestamp(t_event, timezone.utc))
+    t_ready = c.marks["restored"] = c.tl.step(
+        "restored", f"scratch cluster on {b.repo} recovered to just before the delete ({res['total_seconds']}s)")
+    try:
+        found = _drill_refs(lambda q, db: b.scratch_sql(q, db), c.drill_id)
+    finally:
+        b.drop_scratch()
+    recs = list(c.load.records)
+    before = [r for r in recs if r["ok"] and r["t_end"] < t_event]
+    after = [r for r in recs if r["t_start"] > t_event]
+    lost = [r for r in before if r["ref"] not in found]
+    resurrected = [r for r in after if r["ref"] in found]
+    acked_refs = {r["ref"] for r in recs if r["ok"]}
+    unexpected = sorted(found - acked_refs - {r["ref"] for r in recs if not r["ok"]})
+    window = (t_event - min(r["t_end"] for r in lost)) if lost else 0.0
+    c.rpo = {"acknowledged": len(before), "found": len(before) - len(lost), "lost": len(lost),
+             "lost_refs": [r["ref"] for r in lost][:20], "resurrected": len(resurrected),
+             "never_written": len(unexpected), "checked_on": f"scratch cluster on {b.repo} (point-in-time restore)"}
+    c.measure |= {"event_epoch": t_event, "standby_rows_left": on_standby, "restore_s": res["total_seconds"],
+                  "time_to_restore_s": _r(t_ready - t_event), "data_window_s": _r(window),
+                  "backup": res["backup"]["label"], "resurrected": len(resurrected), "never_written": len(unexpected)}
+
+
+def p_interval(c: Ctx, a: IntervalArgs, s: Step):
+    if a.start not in c.marks or a.to not in c.marks:
+        return None
+    return c.marks[a.to] - c.marks[a.start]
+
+
+def p_first_write(c: Ctx, a: AfterArgs, s: Step):
+    """Seconds from a moment to the first acknowledged write started after it (at `site`)."""
+    if a.after not in c.marks or (a.before and a.before not in c.marks):
+        return None
+    t = c.marks[a.after]
+    recs = [r for r in c.load.records if not a.before or r["t_start"] < c.marks[a.before]]
+    first = first_ok_after(recs, t + 0.01 if a.site is None else t, c.ref(a.site) if a.site else None)
+    return (first - t) if first else None
+
+
+def p_longest_gap(c: Ctx, a: GapArgs, s: Step):
+    if a.start not in c.marks or a.to not in c.marks:
+        return None
+    return longest_gap(c.load.records, c.marks[a.start] - a.pad_before, c.marks[a.to] + a.pad_after)
+
+
+def p_writes(c: Ctx, a: WritesArgs, s: Step):
+    lo, hi = c.mark(a.start), c.mark(a.to)
+    return sum(1 for r in c.load.records if lo <= r["t_start"] < hi and (r["ok"] or not a.acknowledged))
+
+
+def p_measurement(c: Ctx, a: MeasurementArgs, s: Step):
+    if a.measurement not in c.measure:
+        raise DrillError(f"no measurement {a.measurement!r} (a method probe's `as:` records one)")
+    return c.measure[a.measurement]
+
+
+def p_role(c: Ctx, a: TargetArgs, s: Step):
+    host = c.ref(a.target)
+    role = c.dr.member(host).get("role") or "not running"
+    c.tl.step("role", f"{host}: {role}")
+    return role
+
+
+def p_split_brain(c: Ctx, a: TargetArgs, s: Step):
+    """Whether a host that must stay fenced runs as a primary."""
+    host = c.ref(a.target)
+    split = c.dr.member(host).get("role") == "primary"
+    c.tl.step("split-brain check", f"{host}: {'RUNNING AS PRIMARY' if split else 'fenced, not running'}")
+    return split
+
+
+def p_status(c: Ctx, a: StatusArgs, s: Step):
     st = c.dr.status()["clusters"][0]
     primaries = [m["host"] for m in st["members"] if m["role"] == "primary"]
-    c.tl.step("during the cut", f"primaries: {', '.join(primaries)}; degraded: {st['degraded']}")
-    t_heal = c.tl.step("heal", f"link {a} <-> {b} restored")
-    c.lab.heal(a, b)
-    c.dr._wait("the standby to stream and be synchronous again",
-               lambda: any(s["sync_state"] == "sync" for m in c.dr.status()["clusters"][0]["members"]
-                           for s in m.get("standbys", [])), 30, 0.5)
-    c.tl.step("synchronous again", "the standby caught up; RPO = 0 again")
-    _steady(c, 3, "after")
-    during = [r for r in c.load.records if t_fault <= r["t_start"] < t_heal]
-    resumed = first_ok_after(during, t_fault)
-    return {"primaries_during_cut": primaries, "writes_during_cut": len(during),
-            "acknowledged_during_cut": sum(r["ok"] for r in during),
-            "writes_resumed_after_s": _r((resumed - t_fault) if resumed else None),
-            "checks": [{"name": "nothing promoted by itself (one primary)", "target": "1 primary",
-                        "measured": f"{len(primaries)} ({', '.join(primaries)})", "pass": len(primaries) == 1},
-                       _check("writes resume at the primary during the cut (guard relaxes sync)",
-                              (resumed - t_fault) if resumed else None, t_heal - t_fault, "s")],
-            "rto_for_level": (resumed - t_fault) if resumed else None}
+    v = {"primaries": primaries, "primary-count": len(primaries)}.get(a.field, st.get(a.field))
+    if a.field in ("degraded", "rpo_zero", "primaries"):
+        c.tl.step("status", f"primaries: {', '.join(primaries)}; degraded={st['degraded']} rpo_zero={st['rpo_zero']}")
+    return v
 
 
-def scenario_standby_loss(c: Ctx) -> dict:
-    cl = c.dr.cluster()
-    standby = next(m for m in cl["members"] if m != cl["primary"])
-    _steady(c, 4, "before")
-    t_fault = c.tl.step("fault", f"power cut: standby host {standby}", mark="fault")
-    c.lab.crash(standby)
-    _steady(c, 6, "standby down")
-    st = c.dr.status()["clusters"][0]
-    c.tl.step("status", f"degraded={st['degraded']} rpo_zero={st['rpo_zero']}")
-    resumed = first_ok_after(c.load.records, t_fault + 0.01)
-    c.tl.step("standby powered on", f"{standby} boots and rejoins as a standby")
-    c.lab.start(standby)
-    c.dr._wait("the standby to be synchronous again",
-               lambda: any(s["sync_state"] == "sync" for m in c.dr.status()["clusters"][0]["members"]
-                           for s in m.get("standbys", [])), 40, 0.5)
-    c.tl.step("synchronous again", f"{standby} confirms commits: RPO = 0 again")
-    _steady(c, 3, "after")
-    return {"degraded_reported": st["degraded"], "rpo_zero_reported": st["rpo_zero"],
-            "writes_resumed_after_s": _r((resumed - t_fault) if resumed else None),
-            "checks": [{"name": "status says degraded while the standby is down", "target": "degraded",
-                        "measured": "degraded" if st["degraded"] and not st["rpo_zero"] else "not degraded",
-                        "pass": st["degraded"] and not st["rpo_zero"]},
-                       _check("the primary keeps serving (writes resume)", (resumed - t_fault) if resumed else None,
-                              c.estate.primary_site.dr.rto, "s")],
-            "rto_for_level": (resumed - t_fault) if resumed else None}
+def _e(kind: str, fn, args, unit: str | None = None) -> Entry:
+    return Entry(kind, fn, args, unit, (fn.__doc__ or "").strip().split("\n")[0])
 
 
-_BUILT_IN = {"planned_migration": scenario_planned_migration, "site_loss": scenario_site_loss,
-             "link_cut": scenario_link_cut, "standby_loss": scenario_standby_loss,
-             "restore_test": scenario_restore_test, "data_loss": scenario_data_loss}
-RUNNERS = {name: _BUILT_IN[doc["runner"]] for name, doc in scenarios().items() if doc.get("runner") in _BUILT_IN}
+LIBRARY: dict[str, Entry] = {
+    "load": _e("action", a_load, LoadArgs),
+    "power-cut": _e("action", a_power_cut, TargetArgs),
+    "power-on": _e("action", a_power_on, TargetArgs),
+    "cut-link": _e("action", a_cut_link, LinkArgs),
+    "heal-link": _e("action", a_heal_link, LinkArgs),
+    "wait-unreachable": _e("action", a_wait_unreachable, UnreachableArgs),
+    "note": _e("action", a_note, NoteArgs),
+    "primary-at": _e("action", a_primary_at, SiteArgs),
+    "failover": _e("action", a_failover, ToArgs),
+    "switchover": _e("action", a_switchover, ToArgs),
+    "failback": _e("action", a_failback, NoArgs),
+    "wait-healthy": _e("action", a_wait_healthy, SiteArgs),
+    "wait-synchronous": _e("action", a_wait_synchronous, SyncArgs),
+    "count-writes": _e("action", a_count_writes, NoArgs),
+    "make-async": _e("action", a_make_async, NoArgs),
+    "restore-latest-backup": _e("action", a_restore_latest, NoArgs),
+    "delete-and-restore": _e("action", a_delete_and_restore, NoArgs),
+    "interval": _e("probe", p_interval, IntervalArgs, "s"),
+    "first-write": _e("probe", p_first_write, AfterArgs, "s"),
+    "longest-gap": _e("probe", p_longest_gap, GapArgs, "s"),
+    "writes": _e("probe", p_writes, WritesArgs),
+    "measurement": _e("probe", p_measurement, MeasurementArgs),
+    "role": _e("probe", p_role, TargetArgs),
+    "split-brain": _e("probe", p_split_brain, TargetArgs),
+    "status": _e("probe", p_status, StatusArgs),
+}
+
+
+def load_scenario(name_or_file: str) -> Scenario:
+    """A built-in scenario by name, or any drill file by path (validated: `file:line: what`)."""
+    p = Path(name_or_file)
+    builtin = paths.drill_scenarios() / f"{name_or_file}.yaml"
+    if "/" not in name_or_file and not name_or_file.endswith((".yaml", ".yml")):
+        if not builtin.is_file():
+            raise DrRefused(f"no scenario {name_or_file!r} (have: {', '.join(SCENARIOS)}; or give a drill file)")
+        p = builtin
+    elif not p.is_file():
+        raise ScenarioInvalid(f"{name_or_file}: no such drill file")
+    return scenario_file.load(p, LIBRARY)
+
+
+# ----------------------------------------------------------------------------- the runner
+def _targets(c: Ctx, ref) -> float | None:
+    """A tolerance's bound: a number, a target of the estate, or the time between two marks."""
+    if isinstance(ref, (int, float)):
+        return float(ref)
+    if isinstance(ref, dict):
+        return (c.marks[ref["to"]] - c.marks[ref["from"]]) if ref["from"] in c.marks and ref["to"] in c.marks else None
+    tg = c.estate.primary_site.dr
+    known = {"targets.first_write_rto": tg.first_write_rto, "targets.rto": tg.rto,
+             "targets.switchover_interruption": tg.switchover_interruption,
+             "targets.restore_rto": c.estate.backup.restore_rto if c.estate.backup else None}
+    if ref not in known:
+        raise DrillError(f"unknown bound {ref!r} (have: {', '.join(known)}, a number or {{from: MARK, to: MARK}})")
+    v = known[ref]
+    return v.total_seconds() if hasattr(v, "total_seconds") else v
+
+
+def _probe(c: Ctx, s: Step):
+    v = LIBRARY[s.entry].fn(c, s.args, s)
+    if s.store_as:
+        c.measure[s.store_as] = _r(v) if isinstance(v, float) else v
+    return v
+
+
+def _do(c: Ctx, s: Step) -> None:
+    if s.kind == "probe":
+        _probe(c, s)
+        return
+    t = LIBRARY[s.entry].fn(c, s.args, s)
+    if s.mark and t is not False:
+        c.marks[s.mark] = t if isinstance(t, float) else time.time()
+
+
+def _evaluate(c: Ctx, s: Step) -> dict:
+    """One check: the probe's value against its tolerance, as a line of the report."""
+    try:
+        v = _probe(c, s)
+    except (EgovError, DrFailed) as e:
+        return {"name": s.name, "target": str(s.tolerance), "measured": f"not measured: {e}", "pass": False}
+    ok, shown = scenario_file.within(v, s.tolerance, lambda ref: _targets(c, ref))
+    if LIBRARY[s.entry].unit == "s":
+        tol = s.tolerance
+        limit = (_targets(c, tol["max"]) if isinstance(tol, dict) and "max" in tol else
+                 float(tol[1]) if isinstance(tol, list) else None)
+        return {"name": s.name, "target": f"{shown} s", "measured": f"{v:.2f} s" if v is not None else "never",
+                "pass": ok, "timed": True, "seconds": _r(v), "limit_s": limit}
+    return {"name": s.name, "target": shown, "measured": str(v), "pass": ok}
 
 
 def _r(v):
     return None if v is None else round(v, 3)
 
 
-def _check(name: str, measured: float | None, target, unit: str) -> dict:
-    limit = target.total_seconds() if hasattr(target, "total_seconds") else target
-    ok = measured is not None and limit is not None and measured <= limit
-    return {"name": name, "target": f"<= {round(limit, 1):g} {unit}" if limit is not None else "-",
-            "measured": f"{measured:.2f} {unit}" if measured is not None else "never", "pass": ok, "timed": True,
-            "seconds": None if measured is None else round(measured, 3), "limit_s": limit}
-
-
-def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path, *, control: str | None = None,
+def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str | Scenario, state_dir: Path, *,
+        control: str | None = None, phase: float | None = None,
         progress: Callable[[str], None] = lambda m: None) -> dict:
-    if scenario not in RUNNERS:
-        raise DrillError(f"no scenario {scenario!r} (have: {', '.join(SCENARIOS)})")
+    """One drill end to end. `phase`: seconds of extra load just before the step marked `fault`
+    (the fault then lands at a chosen point of the load and of the WAL stream; `--repeat` draws it)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if control is not None and control not in sc.controls:
+        raise DrRefused(f"--control {control}: {sc.name} declares "
+                        + (f"only: {', '.join(sc.controls)}" if sc.controls else "no control"))
     if lab is None or not lab.is_up():
         raise DrillError("drills run on the lab (they power hosts off): run `egov up` on the lab first")
     pre = dr.status()["clusters"][0]
@@ -646,31 +845,50 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
     drill_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:4]
     journal_from = sum(1 for _ in Journal(state_dir).records())
     tl = Timeline(on_step=progress)
-    tl.step("drill start", f"{scenario}: {SCENARIOS[scenario]}")
     load = Load(dr, drill_id)
     lock = threading.Lock()
+    c = Ctx(estate, lab, dr, load, tl, lock, progress, drill_id, control, refs=_refs(estate, dr))
+    for s in sc.steady_state:  # the hypothesis must hold before anything is done
+        ch = _evaluate(c, s)
+        if not ch["pass"]:
+            raise DrillError(f"{sc.file}:{s.line}: steady-state hypothesis not met: {ch['name'] or s.entry} "
+                             f"measured {ch['measured']}, tolerance {ch['target']}")
+    tl.step("drill start", f"{sc.name}: {sc.description}")
     guard = Guard(dr, lock, tl)
-    c = Ctx(estate, lab, dr, load, tl, lock, progress, drill_id, control)
     if estate.backup is not None:
         from egov.datacenters.backup import Backups
 
         c.backups = Backups(estate, dr.target, state_dir)
+    pre_fault = snapshot(estate, dr, c.backups)
     load.start()
     guard.start()
     error = None
-    result: dict = {}
     try:
-        result = RUNNERS[scenario](c)
+        for s in sc.method:
+            if s.control is None or s.control == control:
+                if phase and s.mark == "fault" and "fault" not in c.marks:
+                    c.tl.step("phase", f"the fault comes {phase:.2f}s later than the file says (random phase)")
+                    _steady(c, phase, "random phase")
+                    c.measure["fault_phase_s"] = round(phase, 3)
+                _do(c, s)
     except (EgovError, DrFailed) as e:  # BackupError is an EgovError
         error = str(e)
         tl.step("drill aborted", error)
     finally:
+        for s in sc.rollbacks:  # always, in order; one failing does not stop the next
+            if s.control is not None and s.control != control:
+                continue
+            try:
+                _do(c, s)
+            except (EgovError, DrFailed) as e:
+                tl.step("rollback failed", f"{s.entry}: {e}")
+                error = error or f"rollback {s.entry}: {e}"
+        checks = [_evaluate(c, s) for s in sc.checks]
         load.stop()
         guard.stop_event.set()
         guard.join(timeout=5)
     tl.step("load stopped", f"{len(load.records)} writes attempted, {len(load.acked())} acknowledged")
-    rpo = result.pop("rpo_override", None) or _count_after(dr, list(load.records), drill_id, error)
-    checks = list(result.get("checks", []))
+    rpo = c.rpo or _count_after(dr, list(load.records), drill_id, error)
     checks.insert(0, {"name": "RPO: acknowledged writes lost", "target": "0",
                       "measured": str(rpo.get("lost")), "pass": rpo.get("lost") == 0})
     if rpo.get("unexpected") is not None:
@@ -682,19 +900,25 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
                    "measured": str(rpo.get("lost")), "pass": bool(rpo.get("lost"))}]
     result_ok = not error and all(ch["pass"] for ch in checks)
     evidence = backup_evidence(estate, dr, state_dir)
-    if control:
-        result["rto_for_level"] = None  # a control measures the checker, not the estate
-    if scenario == "restore-test" and result_ok:
+    if sc.name == "restore-test" and result_ok:
         evidence["last_restore_test"] = {"id": drill_id, "started": "this drill", "epoch": time.time()}
-    rto = result.get("rto_for_level")
-    if rto is None and not error:
+    rto = c.measure.get(sc.rto_for_level) if sc.rto_for_level and not control else None
+    if rto is None and not error and not control:
         rto = _last_failover_rto(state_dir)
     level = gbt20988(rto, None if error else rpo.get("lost"), evidence)
+    if control:
+        level = gbt20988(None, None, evidence) | {"not_claimed_because": ["a negative control measures the "
+                                                                          "checker, not the estate"]}
+    after = []
+    for s in sc.steady_state:
+        ch = _evaluate(c, s)
+        after.append({"probe": ch["name"] or s.entry, "measured": ch["measured"], "pass": ch["pass"]})
     report = {
         "id": drill_id,
-        "scenario": scenario,
+        "scenario": sc.name,
+        "file": sc.file,
         "control": control,
-        "description": SCENARIOS[scenario],
+        "description": sc.description,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(tl.t0)),
         "duration_s": round(time.time() - tl.t0, 1),
         "epoch": tl.t0,
@@ -711,9 +935,13 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
                 dr.cluster()["primary"], "/usr/lib/postgresql/15/bin/postgres -V", check=False
             ).stdout.strip(),
         },
-        "measurements": {k: v for k, v in result.items() if k not in ("checks", "rto_for_level")},
+        "measurements": dict(c.measure),
         "rpo": rpo,
         "checks": checks,
+        "steady_state_after": after,
+        "pre_fault": pre_fault,
+        "no_sync_window": no_sync_window(tl.steps),
+        "findings": findings(checks, error),
         "gbt20988_level": level["claimed"],
         "gbt20988": level,
         "load": {
@@ -726,8 +954,120 @@ def run(estate: Estate, lab: Lab | None, dr: DR, scenario: str, state_dir: Path,
         },
         "timeline": [{k: v for k, v in s.items() if k != "t"} for s in tl.steps],
         "journal": list(Journal(state_dir).records())[journal_from:],
+        "_records": list(load.records),  # into the evidence bundle by `save`, not into report.json
     }
     return report
+
+
+# ----------------------------------------------------------------------------- report evidence
+def snapshot(estate: Estate, dr: DR, backups) -> dict:
+    """The estate as the fault found it: replication state, synchronous settings, the last backup's
+    age and manifest checksum, every database host's clock offset from this controller."""
+    st = dr.status()["clusters"][0]
+    snap: dict = {"taken": time.time(), "primary": st["primary"], "steady": st["steady"], "rpo_zero": st["rpo_zero"],
+                  "degraded": st["degraded"], "members": [
+                      {"host": m["host"], "role": m["role"],
+                       "standbys": [{k: s.get(k) for k in ("name", "state", "sync_state", "lag_bytes")}
+                                    for s in m.get("standbys", [])]} for m in st["members"]]}
+    try:
+        snap["synchronous"] = dict(zip(("synchronous_standby_names", "synchronous_commit"), dr.remote.psql(
+            st["primary"], "SELECT current_setting('synchronous_standby_names') || '|' || "
+            "current_setting('synchronous_commit')").split("|")))
+    except EgovError as e:
+        snap["synchronous"] = {"error": str(e)}
+    offsets = {}
+    for m in st["members"]:
+        t0 = time.time()
+        r = dr.remote.run(m["host"], "date +%s.%N", check=False, timeout=10)
+        t1 = time.time()
+        try:
+            offsets[m["host"]] = round(float(r.stdout.strip()) - (t0 + t1) / 2, 4)
+        except ValueError:
+            offsets[m["host"]] = None
+    snap["clock_offsets_s"] = offsets
+    snap["last_backup"] = None
+    if backups is not None:
+        try:
+            rows = [r for r in backups.list()["backups"] if not r["error"]]
+            if rows:
+                b = rows[-1]
+                manifest = f"{backups.conf.repository_path}/backup/{b['stanza']}/{b['label']}/backup.manifest"
+                r = dr.remote.run(backups.repo, f"sha256sum {manifest}", check=False, timeout=20)
+                digest = r.stdout.split()[0] if r.returncode == 0 and r.stdout.strip() else None
+                snap["last_backup"] = {"label": b["label"], "type": b["type"], "stop": b["stop"],
+                                       "age_s": round(time.time() - b["stop_epoch"]),
+                                       "errors_found_by_pgbackrest": b["error"], "manifest_sha256": digest}
+        except EgovError as e:
+            snap["last_backup"] = {"error": str(e)}
+    return snap
+
+
+def no_sync_window(timeline: list[dict]) -> dict | None:
+    """After a failover the new primary has no synchronous partner: RPO = 0 does not hold from its
+    promotion until a standby confirms commits again (the old site rejoined). None: no failover."""
+    decl = next((i for i, s in enumerate(timeline) if s["step"] == "failover declared"), None)
+    if decl is None:
+        return None
+    start = next((s for s in timeline[decl:] if s["step"] == "promoted"), None)
+    if start is None:
+        return None
+    after = timeline[timeline.index(start):]
+    end = next((s for s in after if s["step"] in ("rejoined", "synchronous again")), None)
+    last = timeline[-1]["offset_s"]
+    return {"from_s": start["offset_s"], "until_s": end["offset_s"] if end else None,
+            "seconds": round((end["offset_s"] if end else last) - start["offset_s"], 3),
+            "closed": end is not None, "until": end["detail"] if end else "still open when the drill ended"}
+
+
+def findings(checks: list[dict], error: str | None) -> list[dict]:
+    """Every failed check (and an abort) as a finding to be owned and closed: owner and due date are
+    the operator's to fill in (`egov drill report`), open until then."""
+    out = [{"finding": ch["name"], "measured": ch["measured"], "target": ch["target"], "owner": None, "due": None,
+            "status": "open"} for ch in checks if not ch["pass"]]
+    if error:
+        out.insert(0, {"finding": f"the drill stopped: {error}", "measured": "-", "target": "the drill completes",
+                       "owner": None, "due": None, "status": "open"})
+    return out
+
+
+def wait_steady(dr: DR, timeout: float = 120, progress: Callable[[str], None] = lambda m: None) -> list[str]:
+    """Between repeated drills: the guard's work (synchronous commit back once the standby streams)
+    until the estate is in its steady state again, or the reason it is not. Returns what the guard
+    did (for the journal)."""
+    missing: dict = {}
+    done: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        st = dr.status()["clusters"][0]
+        if st["steady"]:
+            return done
+        if time.monotonic() > deadline:
+            raise DrillError(f"not back in the steady state {timeout:g}s after the last run: "
+                             + "; ".join(st["problems"]))
+        progress("waiting for the steady state: " + "; ".join(st["problems"]))
+        for action in dr.guard_once(missing, grace=2.0):
+            progress(action)
+            done.append(action)
+        time.sleep(1)
+
+
+def summarize(reports: list[dict]) -> dict:
+    """N runs of one drill: for the RPO count and every timed check, N, median, p95 (nearest rank)
+    and max over the runs that measured it; never-measured runs are counted, not dropped."""
+    figures: dict[str, list] = {"RPO: acknowledged writes lost": [r["rpo"].get("lost") for r in reports]}
+    for r in reports:
+        for ch in r["checks"]:
+            if ch.get("timed"):
+                figures.setdefault(ch["name"] + " (s)", []).append(ch["seconds"])
+    out = {}
+    for name, vals in figures.items():
+        got = sorted(v for v in vals if v is not None)
+        n = len(got)
+        out[name] = {"n": len(vals), "measured": n,
+                     "median": statistics.median(got) if got else None,
+                     "p95": got[max(0, math.ceil(0.95 * n) - 1)] if got else None,
+                     "max": got[-1] if got else None}
+    return {"runs": len(reports), "passed": sum(r["result"] == "pass" for r in reports), "figures": out}
 
 
 def _last_failover_rto(state_dir: Path) -> float | None:
@@ -738,14 +1078,45 @@ def _last_failover_rto(state_dir: Path) -> float | None:
     return None
 
 
-def save(report: dict, state_dir: Path) -> Path:
+def save(report: dict, state_dir: Path, records: list[dict] | None = None) -> Path:
+    """The report (JSON + HTML) and the evidence bundle beside it: report, journal extract, session
+    log (the timeline) and every write attempt, in `evidence.tar.gz`, whose SHA-256 goes into the
+    report's `evidence` (and, through the CLI, into the journal)."""
     from egov.datacenters.report import html
 
+    records = report.pop("_records", records)
     d = paths.at(state_dir).drill(report["id"])
     d.mkdir(parents=True, exist_ok=True)
     (d / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     (d / "report.html").write_text(html(report), encoding="utf-8")
+    (d / "journal.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
+                                             for r in report["journal"]), encoding="utf-8")
+    (d / "session.log").write_text("".join(f"{s['offset_s']:9.3f}  {s['step']}: {s['detail']}\n"
+                                           for s in report["timeline"]), encoding="utf-8")
+    (d / "writes.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in records or []))
+    report["evidence"] = bundle(d, ["report.json", "report.html", "journal.jsonl", "session.log", "writes.jsonl"])
     return d
+
+
+def bundle(d: Path, names: list[str]) -> dict:
+    """`evidence.tar.gz` of `names` in `d` (fixed mtime, owner and order: the same files give the
+    same bytes) and its SHA-256."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for n in names:
+            data = (d / n).read_bytes()
+            info = tarfile.TarInfo(f"{d.name}/{n}")
+            info.size, info.mtime, info.mode = len(data), 0, 0o600
+            tar.addfile(info, io.BytesIO(data))
+    out = d / "evidence.tar.gz"
+    out.write_bytes(buf.getvalue())
+    out.chmod(0o600)
+    return {"bundle": str(out), "sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "files": names}
 
 
 def past(state_dir: Path) -> list[dict]:

@@ -72,6 +72,21 @@ def html(report: dict) -> str:
         for r in report["journal"]
     )
     rpo = report["rpo"]
+    pre = report.get("pre_fault") or {}
+    pre_rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
+                       for k, v in pre.items() if k != "taken")
+    w = report.get("no_sync_window")
+    window = ("<p>No failover in this drill: the primary kept its synchronous partner.</p>" if not w else
+              f"<p>From the promotion at {w['from_s']:.1f} s the new primary had <b>no synchronous partner for "
+              f"{w['seconds']:.1f} s</b>: RPO = 0 did not hold until {escape(w['until'])}"
+              + (f" ({w['until_s']:.1f} s)" if w.get("until_s") is not None else "") + ".</p>")
+    found = report.get("findings") or []
+    finding_rows = "".join(
+        f"<tr><td>{escape(f['finding'])}</td><td>{escape(str(f['measured']))}</td><td>{escape(str(f['target']))}</td>"
+        f"<td>{escape(str(f['owner'] or '(to assign)'))}</td><td>{escape(str(f['due'] or '(to set)'))}</td>"
+        f"<td>{escape(f['status'])}</td></tr>" for f in found)
+    findings = (f"<table><tr><th>finding</th><th>measured</th><th>target</th><th>owner 责任人</th><th>due 完成期限</th>"
+                f"<th>status</th></tr>{finding_rows}</table>" if found else "<p>No findings: every check passed.</p>")
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>egov drill {escape(report["id"])} — {escape(report["scenario"])}</title>
 <style>body{{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0;width:100%}}
@@ -88,6 +103,9 @@ estate digest <code>{escape(report["estate"]["digest"])}</code></p>
 Every attempt accounted for (Jepsen's model): {rpo.get("attempted", "-")} attempted, {rpo.get("failed", "-")} failed
 (definitely not written), {rpo.get("indeterminate", "-")} indeterminate (answer lost after sending), of which
 {rpo.get("recovered_indeterminate", "-")} found; {rpo.get("unexpected", "-")} unexpected (found though they failed).</p>
+<h2>Findings 问题与整改</h2>{findings}
+<h2>Before the fault 故障前快照</h2><table>{pre_rows}</table>
+<h2>Window without a synchronous partner 无同步备库窗口</h2>{window}
 <h2>Timeline and load 时间线与业务成功率</h2>{_chart(report)}
 <p>Green: share of writes acknowledged per 0.5 s ({report["load"]["acknowledged"]}/{report["load"]["attempted"]} at
 {report["load"]["rate_per_s"]}/s through the service endpoint). Dashed: steps (red: fault and declaration).</p>

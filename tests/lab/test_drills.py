@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -82,10 +83,11 @@ def test_status_before_drills(estate_up):
     assert roles == {"dfs-db1": "primary", "lr-db1": "standby"}
 
 
-@pytest.mark.parametrize("scenario", ["planned-migration", "site-loss", "link-cut", "standby-loss"])
+@pytest.mark.parametrize("scenario", ["planned-migration", "site-loss", "link-cut", "standby-loss", "db-host-loss",
+                                      "app-host-loss"])
 def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scenario, request):
     run, lab = steady
-    if scenario == "site-loss":
+    if scenario in ("site-loss", "db-host-loss"):
         request.getfixturevalue("protected_regular")  # its failback rewinds with a password
     r = run("drill", "run", scenario, "--json", timeout=600, check=False)
     report = json.loads(r.stdout)
@@ -107,15 +109,93 @@ def test_drill_passes_with_zero_acknowledged_writes_lost(steady, lab_state, scen
         and report["estate"]["digest"] in html
         and "http" not in html.split("<body>")[1].split("xmlns")[0]
     )
+    # the evidence bundle's hash is the one in the journal; the pre-fault snapshot saw sync replication
+    ev = report["evidence"]
+    assert hashlib.sha256(open(ev["bundle"], "rb").read()).hexdigest() == ev["sha256"]
+    assert any((rec.get("details") or {}).get("evidence_sha256") == ev["sha256"]
+               for rec in Journal(lab_state).records())
+    pre = report["pre_fault"]
+    assert pre["primary"] == "dfs-db1" and pre["synchronous"]["synchronous_standby_names"]
+    assert set(pre["clock_offsets_s"]) == {"dfs-db1", "lr-db1"}
     m = report["measurements"]
     if scenario == "site-loss":
         assert m["split_brain"] is False and "fenced" in steps and "rewound" in steps
+        w = report["no_sync_window"]
+        assert w["closed"] and w["seconds"] > 0, w  # no synchronous partner from promotion to rejoin
+        assert report["rpo"]["counted_at"].startswith("step count-writes")
+    if scenario == "db-host-loss":  # only the database host died: its site's front and apps kept running
+        assert m["split_brain"] is False and "fenced" in steps and "rewound" in steps
+        assert report["no_sync_window"]["closed"] and m["rto_all_apps_healthy_s"] is not None
+    if scenario == "app-host-loss":  # the front dropped the dead host; the database was never touched
+        assert m["primary_role_during"] == "primary" and "failover declared" not in steps
+        assert report["no_sync_window"] is None and m["writes_resumed_after_s"] is not None
     if scenario == "link-cut":
         assert m["primaries_during_cut"] == ["dfs-db1"] and m["acknowledged_during_cut"] > 0
     if scenario == "standby-loss":
         assert m["degraded_reported"] and not m["rpo_zero_reported"]
     c = _status(run)  # every drill ends in the steady state it started from
     assert c["primary"] == "dfs-db1" and c["rpo_zero"] and not c["split_brain"]
+
+
+BLIP = """\
+name: link-blip
+description: a three-second inter-site link blip, written as a file only (no Python)
+steady-state-hypothesis:
+  title: steady
+  probes:
+    - probe: status
+      field: steady
+      tolerance: true
+method:
+  - action: load
+    seconds: 2
+  - action: cut-link
+    between: [home-site, standby-site]
+    mark: fault
+  - action: load
+    seconds: 3
+    label: blip
+  - probe: status
+    field: primary-count
+    as: primaries
+  - action: heal-link
+    between: [home-site, standby-site]
+    mark: heal
+  - action: wait-synchronous
+  - action: count-writes
+checks:
+  - name: one primary during the blip
+    probe: measurement
+    measurement: primaries
+    tolerance: 1
+  - name: writes during the blip
+    probe: writes
+    from: fault
+    to: heal
+    tolerance: [1, 100000]
+rollbacks:
+  - action: heal-link
+    between: [home-site, standby-site]
+"""
+
+
+def test_a_drill_added_as_a_file_only_runs(steady, tmp_path, lab_state):
+    """`egov drill run FILE`: a drill nobody wrote Python for runs like the built-in ones, its
+    measurements and checks from the file, the RPO counted by its count-writes step."""
+    run, lab = steady
+    f = tmp_path / "link-blip.yaml"
+    f.write_text(BLIP, encoding="utf-8")
+    r = run("drill", "run", f, "--json", timeout=300, check=False)
+    report = json.loads(r.stdout)
+    assert report.get("error") is None, report["error"]
+    assert report["scenario"] == "link-blip" and report["file"] == str(f)
+    assert [c["name"] for c in report["checks"]][-2:] == ["one primary during the blip", "writes during the blip"]
+    assert all(c["pass"] for c in report["checks"]) and r.returncode == 0, report["checks"]
+    assert report["measurements"]["primaries"] == 1
+    assert report["rpo"]["lost"] == 0 and "before any later step" in report["rpo"]["counted_at"]
+    steps = [s["step"] for s in report["timeline"]]
+    assert steps.index("counted") < steps.index("load stopped")
+    assert (lab_state / "drills" / report["id"] / "report.html").is_file()
 
 
 def test_unsafe_requests_are_refused_with_a_reason(steady):

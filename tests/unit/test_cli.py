@@ -282,3 +282,23 @@ def test_the_only_negative_control_is_site_loss_async():
         r = egov("drill", "run", *args)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 4 and len(lines) == 1 and "site-loss --control async" in lines[0], r.stderr
+
+
+def test_a_malformed_drill_file_is_one_line_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndescription: y\nmethod:\n  - action: power-cut\n    target: primary\n"
+                   "  - action: teleport\n", encoding="utf-8")
+    r = egov("drill", "run", bad, env={"EGOV_STATE_DIR": str(tmp_path / "state")})
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"{bad}:6: method[1].action: no action 'teleport' in the library" in lines[0]
+    r = egov("drill", "run", bad, "--json", env={"EGOV_STATE_DIR": str(tmp_path / "state")})
+    data = json.loads(r.stdout)
+    assert r.returncode == 2 and data["result"] == "refused" and f"{bad}:6:" in data["error"]
+    assert not (tmp_path / "state" / "journal.jsonl").exists()  # refused before anything ran
+
+
+def test_repeat_is_a_count_from_1_to_50():
+    for n in ("0", "51", "x"):
+        r = egov("drill", "run", "site-loss", "--repeat", n)
+        assert r.returncode == 64 and "--repeat" in r.stderr and "Traceback" not in r.stderr, r.stderr
