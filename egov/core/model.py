@@ -105,6 +105,40 @@ class Subnet(Model):
 
 
 # --------------------------------------------------------------------------- estate.yaml
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+(/\S*)?$")]
+FINGERPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+
+class AptMirror(Model):
+    """The estate's Debian mirror: hosts take every package from it and from nothing else.
+
+    `key` is the mirror's signing key: a path (relative to the estate directory) of an
+    OpenPGP public key file, or its 40-hex-digit fingerprint. A mirror the lab builds
+    (`Mirrors.served_by` set) may leave it out: egov generates that key in the state dir."""
+
+    url: HttpUrl
+    suite: Id = "bookworm"
+    components: list[Id] = Field(default_factory=lambda: ["main"], min_length=1)
+    key: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+
+class PypiMirror(Model):
+    """The estate's Python package index (PEP 503 simple API), for the applications' wheels."""
+
+    url: HttpUrl
+
+
+class Mirrors(Model):
+    """The internal mirrors a government network installs from (no host reaches the internet).
+
+    `served_by`: the lab host that serves a mirror egov builds (`egov lab mirror build`);
+    a real estate's own mirror leaves it out and gives its key."""
+
+    served_by: Id | None = None
+    apt: AptMirror
+    pypi: PypiMirror | None = None
+
+
 class EstateFile(Model):
     """estate.yaml: who the estate belongs to and its address pools."""
 
@@ -115,6 +149,7 @@ class EstateFile(Model):
     pools: list[Pool] = Field(min_length=1)
     ntp_servers: list[IPv4Address] = []
     login_banner: str | None = None
+    mirrors: Mirrors | None = None
 
 
 # --------------------------------------------------------------------------- sites.yaml

@@ -16,6 +16,9 @@ The state dir is `--state-dir`, `$EGOV_STATE_DIR`, or `~/.local/state/egov`
     releases/                         application release bundles built here
     ssh-mux/                          multiplexed SSH control sockets (0700)
     logs/                             tracebacks of unexpected errors (crash-<time>-<pid>.log)
+    mirror/                           the lab's package mirror: apt/ (its own apt state and .deb cache),
+                                      www/ (what the mirror host serves: debian/, pypi/), manifest.json
+    secrets/mirror-gnupg/             the lab mirror's signing key (0700; only its public key leaves)
 
 Shipped content lives in the repository's top-level folders (`playbooks/`, `network/`,
 `apps_deploy/`, `datacenters/`, `estate/`); an installed wheel carries the same folders as
@@ -100,6 +103,24 @@ class StateDir:
     @property
     def ssh_mux(self) -> Path:
         return self.root / "ssh-mux"
+
+    @property
+    def mirror(self) -> Path:
+        return self.root / "mirror"
+
+    @property
+    def mirror_www(self) -> Path:
+        """What the lab's mirror host serves (debian/, pypi/)."""
+        return self.root / "mirror" / "www"
+
+    @property
+    def mirror_public_key(self) -> Path:
+        """The lab mirror's public signing key (ASCII-armored, for apt's Signed-By)."""
+        return self.root / "mirror" / "www" / "debian" / "egov-mirror.asc"
+
+    @property
+    def mirror_gnupg(self) -> Path:
+        return self.root / "secrets" / "mirror-gnupg"
 
 
 def at(state: str | Path | StateDir) -> StateDir:

@@ -22,6 +22,8 @@ runs, so the operator sees all problems at once. Rules (in order below):
   PostgreSQL cluster; estate text that device syntax can carry; health paths the apps serve.
   Anything else is refused here rather than built wrong (estate/README.md: limits).
 - backups: the repository host exists, is off-site and runs no database.
+- mirrors: the lab host serving a mirror egov builds exists and is the address the URLs name;
+  a mirror egov does not build gives its signing key (a key file in the estate, or a fingerprint).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from egov.core import paths
 from egov.core.errors import Problem
-from egov.core.model import DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
+from egov.core.model import FINGERPRINT, DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 from egov.core.sources import SourceMap
 from egov.core.topology import NETWORK_POOL_PURPOSES, service_client, site_link, town_link
 
@@ -40,6 +43,9 @@ from egov.core.topology import NETWORK_POOL_PURPOSES, service_client, site_link,
 SERVED_HEALTH_PATHS = ("/healthz",)
 # characters that end a quoted VRP string or a Comware `header login %...%`, or break a config line
 BANNER_FORBIDDEN = {'"': "a double quote (ends VRP's quoted banner)", "%": "'%' (ends Comware's header login %...%)"}
+
+# where the lab's mirror host serves what it builds (egov.lab.mirror PATHS; a unit test keeps them in step)
+LAB_MIRROR_PATHS = {"apt": "/debian", "pypi": "/pypi"}
 
 SITES, NET, EST, DBS, APPS = "sites.yaml", "network.yaml", "estate.yaml", "databases.yaml", "apps.yaml"
 CLOUD = "cloud.yaml"
@@ -387,6 +393,39 @@ class _Checker:
         if b.retention.diff is not None and b.schedule.diff is None:
             self.bad(DBS, ("backup", "retention", "diff"), "a differential retention without a diff schedule")
 
+    def mirrors(self) -> None:
+        """Where hosts take their packages from: a served_by host that exists and answers at the
+        URLs' address, or (a mirror egov does not build) a signing key hosts can pin."""
+        m = self.e.meta.mirrors
+        if m is None:
+            return
+        base = ("mirrors",)
+        urls = [(("apt", "url"), m.apt.url)] + ([(("pypi", "url"), m.pypi.url)] if m.pypi else [])
+        if m.served_by is not None:
+            hosts = {h.id: h for _, h in self.e.hosts()}
+            h = hosts.get(m.served_by)
+            if h is None:
+                self.bad(EST, base + ("served_by",), f"unknown host {m.served_by!r}")
+            else:
+                if len(m.apt.components) != 1:
+                    self.bad(EST, base + ("apt", "components"), "a mirror the lab builds has one component "
+                             f"(found {len(m.apt.components)}): it holds exactly the packages the roles need")
+                for loc, url in urls:
+                    if urlsplit(url).hostname != str(h.address):
+                        self.bad(EST, base + loc, f"{url} does not name {h.id}'s address {h.address} "
+                                 "(served_by): hosts would not reach the mirror the lab serves")
+                    elif urlsplit(url).path.rstrip("/") != LAB_MIRROR_PATHS[loc[0]]:
+                        self.bad(EST, base + loc, f"the lab serves its {loc[0]} mirror at "
+                                 f"http://{h.address}{LAB_MIRROR_PATHS[loc[0]]}, not {url}")
+        key = m.apt.key
+        if key is None:
+            if m.served_by is None:
+                self.bad(EST, base + ("apt",), "no key: a mirror egov does not build needs its signing key "
+                         "(a public key file in the estate, or its 40-hex-digit fingerprint)")
+        elif not FINGERPRINT.match(key) and self.e.source and not (Path(self.e.source) / key).is_file():
+            self.bad(EST, base + ("apt", "key"), f"no key file {key} in the estate directory "
+                     "(and not a 40-hex-digit fingerprint)")
+
     def applications(self) -> None:
         e = self.e
         dbs = {d.id for d in e.databases}
@@ -582,8 +621,8 @@ class _Checker:
 
 def check(estate: Estate, sources: SourceMap) -> list[Problem]:
     c = _Checker(estate, sources)
-    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.backup, c.applications,
-                 c.cloud, c.supported):
+    for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.backup, c.mirrors,
+                 c.applications, c.cloud, c.supported):
         rule()
     return c.problems
 

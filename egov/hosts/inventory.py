@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egov.core.model import Estate, HostRole
+from egov.core import paths
+from egov.core.model import FINGERPRINT, Estate, HostRole
 from egov.core.secrets import app_role
 from egov.core.state import clusters, slot_name, stanza
 
@@ -101,6 +102,15 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
         groups.setdefault("pgbackrest_repo", set()).add(estate.backup.repository_host)
 
     service_addresses = {s.id: str(s.service_address) for s in estate.sites if s.service_address}
+    m = estate.meta.mirrors
+    mirror = None if m is None else {
+        "apt_url": m.apt.url, "suite": m.apt.suite, "components": m.apt.components, "served_by": m.served_by,
+        "pypi_url": m.pypi.url if m.pypi else None,
+        # the key hosts pin: the lab's generated one (public part), or the estate's own key file
+        "key_file": str(paths.at(state_dir or paths.state_dir()).mirror_public_key) if m.apt.key is None
+        else (str(Path(estate.source) / m.apt.key) if not FINGERPRINT.match(m.apt.key) else None),
+        "key_fingerprint": m.apt.key if m.apt.key and FINGERPRINT.match(m.apt.key) else None,
+    }
     all_vars = {
         "ansible_user": "root",
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -115,6 +125,7 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
         "egov_db_addresses": sorted({addr[m] for c in cl for m in c["members"]}),
         "egov_apps_all": apps,
         "egov_service_addresses": service_addresses,
+        "egov_mirror": mirror,
         "pg_databases": [{"id": d.id, "dbname": dbname(d.id), "name": d.name} for d in estate.databases],
         "pg_app_roles": [{"role": a["role"], "own_db": a["own_db"], "databases": [x["dbname"] for x in a["databases"]]}
                          for a in apps],

@@ -12,9 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from egov.clikit import Ctx, emit_json, err, out
+from egov.lab import mirror as mirror_mod
 from egov.lab.lab import CTL, Lab
 
 lab_app = typer.Typer(no_args_is_help=True, help="The embedded lab: both data centres as real hosts on this machine.")
+mirror_app = typer.Typer(no_args_is_help=True, help="The estate's package mirror, as the lab builds it.")
+lab_app.add_typer(mirror_app, name="mirror")
 
 
 def _lab(ctx: typer.Context) -> Lab:
@@ -67,6 +70,9 @@ def up_stage(c: Ctx, *, hosts: bool = True) -> None:
     routers and bridges: a cloud makes the sites' hosts."""
     lab = Lab.of(c.estate(), c.state_dir)
     t0 = time.monotonic()
+    mirrors = c.estate().meta.mirrors
+    if mirrors is not None and mirrors.served_by is not None:
+        mirror_stage(c)  # its host serves it from its first boot (a lab host or a cloud-made one; cached)
     with c.change("lab up") as rec, Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                                              TimeElapsedColumn(), console=err, transient=True) as bar:
         current = {}
@@ -200,3 +206,63 @@ def exec_(ctx: typer.Context, command: List[str] = typer.Argument(..., help="Com
     os.environ["EGOV_LAB_SSH_CONFIG"] = str(lab.ssh_config)
     argv = ["ip", "netns", "exec", CTL, *command]
     os.execvp(argv[0], argv)
+
+
+# --------------------------------------------------------------------------- egov lab mirror
+def mirror_of(c: Ctx) -> mirror_mod.Mirror:
+    """The lab mirror for the estate's `mirrors:` (suite and component from it; bookworm/main without)."""
+    m = c.estate().meta.mirrors
+    if m is None or m.served_by is None:
+        raise mirror_mod.MirrorError("mirror: the estate names no mirror the lab serves "
+                                     "(estate.yaml mirrors.served_by)")
+    return mirror_mod.Mirror(c.state_dir, suite=m.apt.suite, component=m.apt.components[0])
+
+
+def mirror_stage(c: Ctx, *, force: bool = False) -> mirror_mod.Built:
+    """Build the lab mirror when missing or stale (also a stage of `lab up` / `egov up`); journalled."""
+    mirror = mirror_of(c)
+    why = "forced" if force else mirror.stale()
+    if why is None:
+        return mirror_mod.Built(**{**mirror.manifest(), "cached": True})
+    with c.change("lab mirror build") as rec, err.status("mirror: starting") as status:
+        try:
+            built = mirror.build(force=True, progress=lambda msg: status.update(f"mirror: {msg}"))
+        finally:
+            mirror.stop_agent()
+        rec.changes.append(f"mirror built ({why}): {built.packages} packages, {built.debs} .debs, "
+                           f"{built.bytes / 1e6:.0f} MB, {built.wheels} wheels")
+        rec.details.update(seconds=built.seconds, downloaded=built.downloaded, fingerprint=built.fingerprint)
+    return built
+
+
+@mirror_app.command("build")
+def mirror_build(ctx: typer.Context, force: bool = typer.Option(False, "--force", help="Rebuild even when current."),
+                 as_json: bool = typer.Option(False, "--json")):
+    """Build the estate's apt mirror (the roles' packages and their dependencies, signed) and PyPI index."""
+    built = mirror_stage(ctx.obj, force=force)
+    data = {"ok": True, **{k: v for k, v in vars(built).items() if k != "inputs"}}
+    if as_json:
+        emit_json(data)
+        return
+    state = "current (cached)" if built.cached else f"built in {built.seconds:.1f}s ({built.downloaded} downloaded)"
+    out.print(f"mirror {state}: {built.packages} packages ({built.debs} .debs, {built.bytes / 1e6:.0f} MB), "
+              f"{built.wheels} wheels, key {built.fingerprint}", highlight=False)
+    if built.not_in_registry:
+        out.print(f"installed here at a version the registry no longer has: {', '.join(built.not_in_registry)}",
+                  highlight=False)
+
+
+@mirror_app.command("status")
+def mirror_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")):
+    """Whether the lab mirror is built and current, and what it holds."""
+    mirror = mirror_of(ctx.obj)
+    m, why = mirror.manifest(), mirror.stale()
+    data = {"built": m is not None, "current": why is None, "stale": why,
+            **({k: m[k] for k in ("packages", "debs", "bytes", "wheels", "fingerprint", "suite")} if m else {})}
+    if as_json:
+        emit_json(data)
+    elif m is None:
+        out.print("mirror not built (egov lab mirror build)")
+    else:
+        out.print(f"mirror {'current' if why is None else 'stale: ' + why}: {m['packages']} packages, "
+                  f"{m['bytes'] / 1e6:.0f} MB, {m['wheels']} wheels, key {m['fingerprint']}", highlight=False)

@@ -412,6 +412,30 @@ UNSUPPORTED = [
 ]
 CASES += UNSUPPORTED
 
+MIRRORS = [
+    ("mirror-unknown-host", "estate.yaml", lambda d: d["mirrors"].update(served_by="lr-app9"),
+     "estate.yaml:", "mirrors.served_by", "unknown host 'lr-app9'"),
+    ("mirror-url-not-served-by", "estate.yaml", lambda d: d["mirrors"]["apt"].update(url="http://10.21.2.21/debian"),
+     "estate.yaml:", "mirrors.apt.url", "does not name lr-app2's address 10.21.2.22"),
+    ("mirror-pypi-url-not-served-by", "estate.yaml", lambda d: d["mirrors"]["pypi"].update(url="http://10.9.9.9/p"),
+     "estate.yaml:", "mirrors.pypi.url", "does not name lr-app2's address"),
+    ("mirror-lab-path", "estate.yaml", lambda d: d["mirrors"]["apt"].update(url="http://10.21.2.22/deb"),
+     "estate.yaml:", "mirrors.apt.url", "the lab serves its apt mirror at http://10.21.2.22/debian"),
+    ("mirror-real-without-key", "estate.yaml", lambda d: d["mirrors"].pop("served_by"),
+     "estate.yaml:", "mirrors.apt", "no key: a mirror egov does not build needs its signing key"),
+    ("mirror-key-file-missing", "estate.yaml", lambda d: d["mirrors"]["apt"].update(key="keys/mirror.asc"),
+     "estate.yaml:", "mirrors.apt.key", "no key file keys/mirror.asc in the estate directory"),
+    ("mirror-url-shape", "estate.yaml", lambda d: d["mirrors"]["apt"].update(url="ftp://mirror/debian"),
+     "estate.yaml:", "mirrors.apt.url", "should match pattern"),
+    ("mirror-components-empty", "estate.yaml", lambda d: d["mirrors"]["apt"].update(components=[]),
+     "estate.yaml:", "mirrors.apt.components", "at least 1 item"),
+    ("mirror-lab-two-components", "estate.yaml", lambda d: d["mirrors"]["apt"].update(components=["main", "contrib"]),
+     "estate.yaml:", "mirrors.apt.components", "a mirror the lab builds has one component (found 2)"),
+    ("mirror-unknown-field", "estate.yaml", lambda d: d["mirrors"]["apt"].update(keyring="x"),
+     "estate.yaml:", "mirrors.apt.keyring", "unknown field"),
+]
+CASES += MIRRORS
+
 
 @pytest.mark.parametrize("file,mutate,where,path,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_each_rule_names_file_path_and_problem(panyu, file, mutate, where, path, message):
@@ -499,3 +523,19 @@ def test_served_health_paths_match_the_apps():
     urls = (ROOT / "apps_deploy" / "src" / "egov_apps" / "common" / "urls.py").read_text()  # every app's URLs
     for path in SERVED_HEALTH_PATHS:
         assert f'path("{path.lstrip("/")}", ' in urls
+
+
+def test_a_real_mirror_with_a_fingerprint_or_a_key_file_is_accepted(panyu):
+    """A real estate's own mirror: no served_by, its key pinned by fingerprint or by a file in the estate."""
+    def real(key):
+        def mutate(d):
+            d["mirrors"].pop("served_by", None)
+            d["mirrors"]["apt"].update(url="https://mirrors.gov.example/debian", key=key)
+            d["mirrors"]["pypi"].update(url="https://mirrors.gov.example/pypi")
+        return mutate
+    panyu.edit("estate.yaml", real("A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"))
+    assert load_estate(panyu.path).meta.mirrors.apt.key.startswith("A1B2")
+    (panyu.path / "keys").mkdir()
+    (panyu.path / "keys" / "mirror.asc").write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n")
+    panyu.edit("estate.yaml", real("keys/mirror.asc"))
+    assert load_estate(panyu.path).meta.mirrors.apt.key == "keys/mirror.asc"
