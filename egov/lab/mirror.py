@@ -325,15 +325,22 @@ APT::Sandbox::User "root";
         files = {self.deb_name(p, v, a) for p, v, a in closure}
         here = self._installed_here()
         extra = [(p, here[p], a) for p, v, a in closure if p in here and here[p] != v]
-        for p, v, a in extra:  # the machine's installed version too, where the registry still has it
-            name = self.deb_name(p, v, a)
-            if not (archives / name).exists():
-                r = subprocess.run(["apt-get", "-q", "download", f"{p}={v}"], env=env, cwd=archives,
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
+        if extra:  # the machine's installed version too, where the registry still has it (one madison call)
+            listed = _run(["apt-cache", "madison", *sorted({p for p, _, _ in extra})], env=env,
+                          what="apt-cache madison")
+            rows = (ln.split("|") for ln in listed.splitlines())
+            offered = {(c[0].strip(), c[1].strip()) for c in rows if len(c) >= 2}
+            fetch = []
+            for p, v, a in extra:
+                if (p, v) not in offered:
                     built.not_in_registry.append(f"{p}={v}")
                     continue
-            files.add(name)
+                files.add(self.deb_name(p, v, a))
+                if not (archives / self.deb_name(p, v, a)).exists():
+                    fetch.append(f"{p}={v}")
+            if fetch:
+                _run(["apt-get", "-q", "download", *fetch], env=env, cwd=archives,
+                     what="downloading installed versions")
         missing = sorted(f for f in files if not (archives / f).exists())
         if missing:
             raise MirrorError(f"mirror: apt did not download {missing[0]} ({len(missing)} missing)")
