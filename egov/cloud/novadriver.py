@@ -6,7 +6,7 @@ sshd as PID 1, each port's fixed IP on the lab bridge of its network, the server
 root's authorized_keys. `power_off` is a power cut (`crash`), `power_on`/`reboot` boot it again,
 `destroy` removes it. `attach_volume`/`detach_volume` give the host the volume cinder's
 `egov.cloud.cinderdriver.LabFileDriver` made (a file on this machine): a loop device, a block
-device node in the host at nova's device name (/dev/vdb, ...) and its ext4 mounted at the volume's
+device node in the host at nova's device name (/dev/sdb, ...) and its ext4 mounted at the volume's
 declared mountpoint (`egov.lab.host.attach_disk`). Names follow the lab's conventions (namespace
 `egov-h-<hostname>`, disk `<lab>/hosts/<hostname>`), so `egov lab status|crash|start` and every playbook reach a server
 exactly as they reach a host the lab made itself.

@@ -93,12 +93,13 @@ def test_database_data_directory_lives_on_its_cinder_volume(cloud_lab):
         host = name.removesuffix("-data")
         assert v.status == "in-use" and v.size == 100
         assert [a["server_id"] for a in v.attachments] == [servers[host].id]
-        r = ssh(lab, host, "test -b /dev/vdb && findmnt -n -o SOURCE,FSTYPE,TARGET /var/lib/postgresql/15 && "
+        dev = v.attachments[0]["device"]  # nova's name for it (the fake driver's bus: /dev/sdb)
+        r = ssh(lab, host, f"test -b {dev} && findmnt -n -o SOURCE,FSTYPE,TARGET /var/lib/postgresql/15 && "
                            "findmnt -n -o TARGET -T /var/lib/postgresql/15/egov/PG_VERSION && "
                            "df -B1G --output=size /var/lib/postgresql/15 | tail -1")
         assert r.returncode == 0, r.stderr
         lines = r.stdout.split("\n")
-        assert lines[0].split() == ["/dev/vdb", "ext4", "/var/lib/postgresql/15"], r.stdout
+        assert lines[0].split() == [dev, "ext4", "/var/lib/postgresql/15"], r.stdout
         assert lines[1] == "/var/lib/postgresql/15", r.stdout  # the cluster's files are on the volume
         assert 95 <= int(lines[2]) <= 100, r.stdout
         # the volume is a sparse file on this machine: 100 GiB declared, a few MiB used
