@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import ssl
 import tarfile
 import time
 import urllib.error
@@ -147,9 +148,19 @@ def _run(c, cmd: str, *, what: str, host: str, timeout: int = 120) -> str:
     return r.stdout
 
 
-def health(address: str, port: int, path: str = "/healthz", timeout: float = 3) -> tuple[bool, dict]:
+def front_tls(state_dir: Path, estate: Estate) -> ssl.SSLContext:
+    """A client context that trusts exactly the estate's CA (the fronts' certificates)."""
+    from egov.core import secrets
+
+    return ssl.create_default_context(cafile=str(secrets.ca_file(state_dir, estate)))
+
+
+def health(address: str, port: int, path: str = "/healthz", timeout: float = 3,
+           tls: ssl.SSLContext | None = None) -> tuple[bool, dict]:
+    """GET a health path: plain HTTP on a back end, or HTTPS (`tls`) through a site's front."""
+    scheme = "https" if tls is not None else "http"
     try:
-        with urllib.request.urlopen(f"http://{address}:{port}{path}", timeout=timeout) as r:
+        with urllib.request.urlopen(f"{scheme}://{address}:{port}{path}", timeout=timeout, context=tls) as r:
             return r.status == 200, json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         try:

@@ -105,6 +105,14 @@ class Subnet(Model):
 
 
 # --------------------------------------------------------------------------- estate.yaml
+class Tls(Model):
+    """The fronts' certificates from the estate's own CA (paths relative to the estate directory).
+    Without it, egov generates an estate CA and the fronts' certificates (the lab's case)."""
+
+    ca: str  # the CA certificate clients trust (PEM)
+    fronts: dict[Id, str]  # per site with a service address: certificate chain + private key (PEM)
+
+
 class EstateFile(Model):
     """estate.yaml: who the estate belongs to and its address pools."""
 
@@ -115,6 +123,7 @@ class EstateFile(Model):
     pools: list[Pool] = Field(min_length=1)
     ntp_servers: list[IPv4Address] = []
     login_banner: str | None = None
+    tls: Tls | None = None
 
 
 # --------------------------------------------------------------------------- sites.yaml
@@ -298,10 +307,15 @@ class Application(Model):
     name: Name
     description: str | None = None
     databases: list[Id] = []
-    port: Port
+    port: Port  # plain HTTP at the front: redirects to https_port
+    https_port: Port | None = None  # HTTPS at the front (TLS ends there); default port + 1000
     health_path: str = "/healthz"
     modules: list[Module] = []
     runs_on: dict[Id, list[Id]] = Field(min_length=1)
+
+    @property
+    def tls_port(self) -> int:
+        return self.https_port if self.https_port is not None else self.port + 1000
 
 
 class AppsFile(Model):
