@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 import yaml
 
 from egov.core import secrets
 from egov.core.loader import load_estate
+from egov.lab import citizens
 from tests.conftest import PANYU, ROOT
 from tests.lab.conftest import needs_root, ssh
 
@@ -121,6 +123,28 @@ def test_deploy_a_new_version_then_roll_back(built):
     assert r.stdout.count("1.1.0 -> 1.0.0") == 4
     st = _status(run)
     assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}
+
+
+def test_a_rolling_deploy_under_load_fails_no_request(built, lab_state):
+    """Every host leaves its front (HAProxy drain) before it restarts and returns once the front sees it
+    up: citizens' requests through the front keep succeeding while all four apps switch, host by host."""
+    run, lab, _ = built
+    e = load_estate(PANYU)
+    ports = {a.id: a.tls_port for a in e.applications}
+    town = sorted(lab.network.clients)[0]
+    load = citizens.start(lab.network.client_argv(town), "10.20.1.10", secrets.ca_file(lab_state, e),
+                          ports["hotline-12345"], ports["service-hall"])
+    try:
+        time.sleep(2)
+        run("apps", "deploy", "--version", "1.2.0-rolling", timeout=600)
+        st = _status(run)
+        assert len(st) == 16 and {v["current"] for v in st.values()} == {"1.2.0-rolling"}  # 4 apps x 4 hosts
+        run("apps", "deploy", timeout=600)  # and back, under the same load
+        assert {v["current"] for v in _status(run).values()} == {"1.0.0"}
+    finally:
+        seen = citizens.stop(load)
+    assert seen["total"] > 100
+    assert seen["failed"] == 0, f"{seen['failed']} of {seen['total']} failed: {seen['errors'][:10]}"
 
 
 def _broken_source(tmp_path, fn):
