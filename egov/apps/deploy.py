@@ -361,17 +361,21 @@ def _install(target: Target, p: HostApp, rel: Release) -> str:
         return "installed"
 
 
-def _migrate(target: Target, p: HostApp, rel: Release) -> str:
+def _migrate(target: Target, p: HostApp, rel: Release, phase: str = "expand") -> str:
+    """The release's migrations, one transaction: `expand` before any host switches (the previous
+    release keeps serving against the result), `contract` once every host runs the new release."""
     c = connect(target, p.host)
     with c:
         d = f"{APPS_ROOT}/{p.app}/releases/{_rel_dir(rel)}"
         out = c.run(f"set -a; . {ENV_DIR}/{p.app}.env; set +a; cd {d}; "
-                    f"runuser -u egovapp -- {d}/venv/bin/python -m egov_apps.migrate {p.app}",
+                    f"runuser -u egovapp -- {d}/venv/bin/python -m egov_apps.migrate {p.app} --phase {phase}",
                     hide=True, warn=True, in_stream=False, timeout=120)
         if out.exited != 0:
             msg = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:]
-            raise DeployFailed(f"{p.app}: schema migration failed on {p.host}: {msg[0] if msg else out.exited}; "
-                               "no host was switched, the previous release keeps serving")
+            after = ("no host was switched, the previous release keeps serving" if phase == "expand" else
+                     "every host runs the new release; the schema keeps what the contract step would remove")
+            raise DeployFailed(f"{p.app}: schema migration ({phase}) failed on {p.host}: "
+                               f"{msg[0] if msg else out.exited}; {after}")
         return out.stdout.strip()
 
 
@@ -469,12 +473,15 @@ def deploy(
     with ThreadPoolExecutor(max_workers=8) as pool:
         for done in pool.map(install_host, by_host.values()):
             changes += [f"{p.host}: installed {p.app} {version}" for p, how in done if how == "installed"]
+    contract = []
     for app, rel in releases.items():
         first = next(p for p in places if p.app == app)
-        progress(f"migrating {app}")
+        progress(f"migrating {app} (expand)")
         out = _on_host(first.host, f"migrate {app}", _migrate, target, first, rel)
         if "0 migration(s)" not in out:
             changes.append(out)
+        if "held for the contract phase" in out:
+            contract.append(app)
 
     def roll(app):
         done = []
@@ -496,6 +503,11 @@ def deploy(
                 errors.append(e)
         if errors:
             raise errors[0]
+    for app in contract:  # every host of the app runs the new release now: what it no longer needs goes
+        first = next(p for p in places if p.app == app)
+        progress(f"migrating {app} (contract)")
+        changes.append(_on_host(first.host, f"migrate {app} (contract)", _migrate, target, first, releases[app],
+                                "contract"))
     return changes
 
 
