@@ -141,3 +141,15 @@ def test_every_shipped_migration_is_expand_only_or_marked_contract(django_env):
     assert len(ours) >= 6
     bad = {f"{a}/{n}": narrowing(m) for (a, n), m in ours.items() if not getattr(m, "contract", False) and narrowing(m)}
     assert bad == {}
+
+
+def test_a_first_expand_on_an_empty_database_applies_everything_including_djangos_own(pg_cluster, tmp_path):
+    """Django's contenttypes/0002 alters a field: the gate is for egov's migrations, not the framework's."""
+    with psycopg.connect(pg_cluster, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS firstexp")
+        c.execute("CREATE DATABASE firstexp")
+    dsn = pg_cluster.replace("/egov?", "/firstexp?")
+    r = _phase(SRC, dsn, "expand")
+    assert r.returncode == 0, r.stderr
+    assert "contenttypes/0002_remove_content_type_name" in r.stdout and "hotline/0001_initial" in r.stdout
+    assert "held" not in r.stdout
