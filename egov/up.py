@@ -71,7 +71,7 @@ def endpoints(c: Ctx) -> Table:
         for s in e.sites:
             if s.service_address and a.runs_on.get(s.id):
                 t.add_row(a.id, a.name, s.id + (" (primary)" if s.role.value == "primary" else ""),
-                          f"http://{s.service_address}:{a.port}/")
+                          f"https://{s.service_address}:{a.tls_port}/")
     return t
 
 

@@ -24,7 +24,7 @@ def _status_line(label: str):
 
 
 def deploy_stage(c: Ctx, *, apps: list[str] | None = None, version: str | None = None,
-                 source: Path | None = None) -> None:
+                 source: Path | None = None, drain: bool = True) -> None:
     """`egov apps deploy` (also a stage of `egov up`): ship releases to every host that runs them."""
     e = c.estate()
     target = resolve(e, c.state_dir)
@@ -32,11 +32,12 @@ def deploy_stage(c: Ctx, *, apps: list[str] | None = None, version: str | None =
     with (
         c.change(
             "apps deploy" + (f" {' '.join(apps)}" if apps else "") + (f" --version {version}" if version else "")
+            + ("" if drain else " --no-drain")
         ) as rec,
         _status_line("apps") as st,
     ):
         rec.changes += appsmod.deploy(e, target, state_dir=c.state_dir, apps=apps, version=version, source=source,
-                                      progress=lambda m: st.update(f"apps: {m}"))
+                                      drain=drain, progress=lambda m: st.update(f"apps: {m}"))
     n = len(rec.changes)
     out.print(f"apps: {'nothing to change' if not n else f'{n} change' + ('s' if n != 1 else '')} "
               f"({time.monotonic() - t0:.0f}s)")
@@ -50,9 +51,13 @@ def deploy_cmd(
     app: Optional[str] = typer.Argument(None, help="One application id (default: all)."),
     version: Optional[str] = typer.Option(None, "--version", help="Release label (default: apps_deploy/VERSION)."),
     source: Optional[Path] = typer.Option(None, "--source", help="Build from another apps_deploy tree."),
+    drain: bool = typer.Option(True, "--drain/--no-drain",
+                               help="Take each host out of its site's fronts while it switches (default); "
+                                    "--no-drain is faster but fails the requests in flight."),
 ):
-    """Ship a release: upload, own venv, migrate, atomic switch, restart, health check, auto-rollback."""
-    deploy_stage(ctx.obj, apps=[app] if app else None, version=version, source=source)
+    """Ship a release host by host: upload, own venv, migrate, drain from the front, atomic switch, restart,
+    health check, back into the front; a failed health check rolls that host back and stops."""
+    deploy_stage(ctx.obj, apps=[app] if app else None, version=version, source=source, drain=drain)
 
 
 @apps_app.command("rollback")

@@ -10,7 +10,9 @@ does, for every host the estate names:
      (all hosts in parallel: nothing serving changes yet);
   2. run the schema migration once (one transaction: a failure leaves the schema as it was
      and stops the deploy before any host switches);
-  3. host by host: switch `current` atomically (symlink + rename), restart, health-check;
+  3. host by host: drain the host from its site's front (HAProxy's runtime API: no new requests,
+     the ones in flight finish), switch `current` atomically (symlink + rename), restart,
+     health-check, put it back and wait until the front sees it up, then the next host;
      a failed health check switches that host back to its previous release and stops.
 """
 
@@ -21,11 +23,13 @@ import hashlib
 import io
 import json
 import os
+import ssl
 import tarfile
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -128,10 +132,10 @@ def _known_hosts(ssh_config: Path) -> str | None:
     return None
 
 
-def _on_host(host: str, step: str, fn, *args):
+def _on_host(host: str, step: str, fn, *args, **kw):
     """Run one host's step; any failure becomes one line naming the host and the step."""
     try:
-        return fn(*args)
+        return fn(*args, **kw)
     except EgovError:
         raise
     except Exception as e:  # paramiko/socket/invoke errors
@@ -147,9 +151,19 @@ def _run(c, cmd: str, *, what: str, host: str, timeout: int = 120) -> str:
     return r.stdout
 
 
-def health(address: str, port: int, path: str = "/healthz", timeout: float = 3) -> tuple[bool, dict]:
+def front_tls(state_dir: Path, estate: Estate) -> ssl.SSLContext:
+    """A client context that trusts exactly the estate's CA (the fronts' certificates)."""
+    from egov.core import secrets
+
+    return ssl.create_default_context(cafile=str(secrets.ca_file(state_dir, estate)))
+
+
+def health(address: str, port: int, path: str = "/healthz", timeout: float = 3,
+           tls: ssl.SSLContext | None = None) -> tuple[bool, dict]:
+    """GET a health path: plain HTTP on a back end, or HTTPS (`tls`) through a site's front."""
+    scheme = "https" if tls is not None else "http"
     try:
-        with urllib.request.urlopen(f"http://{address}:{port}{path}", timeout=timeout) as r:
+        with urllib.request.urlopen(f"{scheme}://{address}:{port}{path}", timeout=timeout, context=tls) as r:
             return r.status == 200, json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         try:
@@ -182,17 +196,119 @@ class HostApp:
     app: str
     port: int
     health_path: str
+    fronts: tuple[str, ...] = ()  # the lb hosts of this host's site, whose HAProxy backend lists it
+
+
+# ----------------------------------------------------------------------------- the fronts' runtime API
+HAPROXY_SOCKET = "/run/haproxy.sock"  # playbooks/roles/lb/templates/haproxy.cfg.j2: stats socket ... level admin
+# run on the front by its own python3 (every managed host has it; no socat needed)
+_RUNTIME = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.settimeout(5)\n"
+    "try:\n"
+    "    s.connect(sys.argv[1])\n"
+    "except (FileNotFoundError, ConnectionRefusedError):\n"
+    "    sys.exit(3)\n"
+    "s.sendall(sys.argv[2].encode() + b'\\n')\n"
+    "out = b''\n"
+    "while True:\n"
+    "    d = s.recv(65536)\n"
+    "    if not d:\n"
+    "        break\n"
+    "    out += d\n"
+    "sys.stdout.write(out.decode())\n"
+)
+NO_FRONT = 3
+
+
+def front_runtime(c, command: str, *, front: str) -> str | None:
+    """One HAProxy runtime-API command on a front; None if HAProxy is not running there."""
+    import shlex
+
+    r = c.run(f"python3 -c {shlex.quote(_RUNTIME)} {HAPROXY_SOCKET} {shlex.quote(command)}",
+              hide=True, warn=True, in_stream=False, timeout=15)
+    if r.exited == NO_FRONT:
+        return None
+    out = r.stdout.strip()
+    if r.exited != 0 or out.startswith(("Unknown", "No such", "Require", "Permission")):
+        raise DeployFailed(f"front {front}: HAProxy refused {command!r}: {(out or r.stderr.strip() or r.exited)}")
+    return out
+
+
+def server_state(c, p: HostApp, *, front: str) -> tuple[str, int] | None:
+    """(status as the front sees it, e.g. UP / DOWN / DRAIN / MAINT, current sessions) of p on `front`."""
+    out = front_runtime(c, "show stat", front=front)
+    if out is None:
+        return None
+    lines = out.lstrip("# ").splitlines()
+    cols = lines[0].split(",")
+    for line in lines[1:]:
+        f = dict(zip(cols, line.split(",")))
+        if f.get("pxname") == p.app and f.get("svname") == p.host:
+            return f.get("status", ""), int(f.get("scur") or 0)
+    raise DeployFailed(f"front {front}: backend {p.app} has no server {p.host} (is the front's configuration current? "
+                       "run `egov build --limit lb`)")
+
+
+class Drained:
+    """`with Drained(target, p):` p takes no new requests from its site's fronts and the ones in flight
+    have finished; on leaving, it is put back, and (on success) the fronts see it UP again."""
+
+    def __init__(self, target: Target, p: HostApp, progress: Callable[[str], None], *, timeout: float = 30):
+        self.target, self.p, self.progress, self.timeout = target, p, progress, timeout
+        self.conns: dict[str, object] = {}
+
+    def __enter__(self):
+        for f in self.p.fronts:
+            c = _on_host(f, f"drain {self.p.host}", connect, self.target, f)
+            if _on_host(f, f"drain {self.p.host}", front_runtime, c,
+                        f"set server {self.p.app}/{self.p.host} state drain", front=f) is None:
+                continue  # HAProxy is not running on this front: nothing routes to the host through it
+            self.conns[f] = c
+        deadline = time.monotonic() + self.timeout
+        for f, c in self.conns.items():
+            self.progress(f"draining {self.p.app} on {self.p.host} from {f}")
+            while True:
+                st = server_state(c, self.p, front=f)
+                if st is None or st[1] == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for f, c in self.conns.items():
+            try:
+                front_runtime(c, f"set server {self.p.app}/{self.p.host} state ready", front=f)
+            except Exception:  # noqa: BLE001 - never hide the deploy's own error behind this one
+                if exc_type is None:
+                    raise
+        if exc_type is None:
+            deadline = time.monotonic() + self.timeout
+            for f, c in self.conns.items():
+                self.progress(f"waiting for {f} to see {self.p.app} on {self.p.host} up")
+                while (st := server_state(c, self.p, front=f)) is not None and not st[0].startswith("UP"):
+                    if time.monotonic() > deadline:
+                        raise DeployFailed(f"front {f}: {self.p.app} on {self.p.host} is healthy but the front still "
+                                           f"says {st[0]} after {self.timeout:.0f}s; later hosts were not touched")
+                    time.sleep(0.2)
+        for c in self.conns.values():
+            c.close()
+        return False
 
 
 def placements(estate: Estate, app_ids: list[str] | None = None) -> list[HostApp]:
+    from egov.core.model import HostRole
+
     addr = {h.id: str(h.address) for _, h in estate.hosts()}
+    fronts = {s.id: tuple(h.id for h in s.hosts if h.role == HostRole.lb) for s in estate.sites}
     out = []
     for a in estate.applications:
         if app_ids and a.id not in app_ids:
             continue
         for site in sorted(a.runs_on, key=lambda s: s != estate.primary_site.id):
             for h in a.runs_on[site]:
-                out.append(HostApp(h, addr[h], a.id, a.port, a.health_path))
+                out.append(HostApp(h, addr[h], a.id, a.port, a.health_path, fronts.get(site, ())))
     return out
 
 
@@ -245,17 +361,21 @@ def _install(target: Target, p: HostApp, rel: Release) -> str:
         return "installed"
 
 
-def _migrate(target: Target, p: HostApp, rel: Release) -> str:
+def _migrate(target: Target, p: HostApp, rel: Release, phase: str = "expand") -> str:
+    """The release's migrations, one transaction: `expand` before any host switches (the previous
+    release keeps serving against the result), `contract` once every host runs the new release."""
     c = connect(target, p.host)
     with c:
         d = f"{APPS_ROOT}/{p.app}/releases/{_rel_dir(rel)}"
         out = c.run(f"set -a; . {ENV_DIR}/{p.app}.env; set +a; cd {d}; "
-                    f"runuser -u egovapp -- {d}/venv/bin/python -m egov_apps.migrate {p.app}",
+                    f"runuser -u egovapp -- {d}/venv/bin/python -m egov_apps.migrate {p.app} --phase {phase}",
                     hide=True, warn=True, in_stream=False, timeout=120)
         if out.exited != 0:
             msg = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:]
-            raise DeployFailed(f"{p.app}: schema migration failed on {p.host}: {msg[0] if msg else out.exited}; "
-                               "no host was switched, the previous release keeps serving")
+            after = ("no host was switched, the previous release keeps serving" if phase == "expand" else
+                     "every host runs the new release; the schema keeps what the contract step would remove")
+            raise DeployFailed(f"{p.app}: schema migration ({phase}) failed on {p.host}: "
+                               f"{msg[0] if msg else out.exited}; {after}")
         return out.stdout.strip()
 
 
@@ -269,8 +389,10 @@ def _restart(c, p: HostApp) -> None:
     _run(c, f"{APPS_ROOT}/{p.app}/stop.sh && {APPS_ROOT}/{p.app}/start.sh", what=f"restart {p.app}", host=p.host)
 
 
-def _activate(target: Target, p: HostApp, rel: Release) -> str:
-    """Switch one host to the release, restart, health-check; on failure switch back and raise."""
+def _activate(target: Target, p: HostApp, rel: Release, *, drain: bool = True,
+              progress: Callable[[str], None] = lambda m: None) -> str:
+    """Switch one host to the release, restart, health-check; on failure switch back and raise.
+    With `drain`, the host is out of its site's fronts while it restarts."""
     c = connect(target, p.host)
     new = _rel_dir(rel)
     with c:
@@ -279,31 +401,31 @@ def _activate(target: Target, p: HostApp, rel: Release) -> str:
             ok, body = health(p.address, p.port, p.health_path)
             if ok and body.get("version") == rel.version:
                 return "unchanged"
-            _restart(c, p)  # same release, not healthy: try a restart
+        with Drained(target, p, progress) if drain else nullcontext():
+            if prev == new:
+                _restart(c, p)  # same release, not healthy: try a restart
+                ok, body = wait_healthy(p.address, p.port, rel.version, path=p.health_path)
+                if ok:
+                    return "restarted"
+                raise DeployFailed(f"{p.app} on {p.host}: not healthy after a restart: {_why(body)}")
+            _switch(c, p.app, new)
+            if prev:
+                c.run(f"echo {prev} > {APPS_ROOT}/{p.app}/previous", hide=True, in_stream=False)
+            _restart(c, p)
             ok, body = wait_healthy(p.address, p.port, rel.version, path=p.health_path)
             if ok:
-                return "restarted"
-            raise DeployFailed(f"{p.app} on {p.host}: not healthy after a restart: {_why(body)}")
-        _switch(c, p.app, new)
-        if prev:
-            c.run(f"echo {prev} > {APPS_ROOT}/{p.app}/previous", hide=True, in_stream=False)
-        _restart(c, p)
-        ok, body = wait_healthy(p.address, p.port, rel.version, path=p.health_path)
-        if ok:
-            return f"{prev_version or 'none'} -> {rel.version}"
-        why = _why(body)
-        if prev:
-            _switch(c, p.app, prev)
-            _restart(c, p)
-            back, _ = wait_healthy(p.address, p.port, prev_version, path=p.health_path)
-            raise DeployFailed(
-                f"{p.app} {rel.version} failed its health check on {p.host} ({why}); "
-                f"{'rolled back to ' + prev_version if back else 'rollback to ' + prev_version + ' is NOT healthy'}; "
-                "later hosts were not touched"
-            )
-        _run(c, f"rm -f {APPS_ROOT}/{p.app}/current; {APPS_ROOT}/{p.app}/stop.sh", what="stop", host=p.host)
-        raise DeployFailed(f"{p.app} {rel.version} failed its health check on {p.host} ({why}); "
-                           "it had no previous release, so it was stopped")
+                return f"{prev_version or 'none'} -> {rel.version}"
+            why = _why(body)
+            if prev:
+                _switch(c, p.app, prev)
+                _restart(c, p)
+                back, _ = wait_healthy(p.address, p.port, prev_version, path=p.health_path)
+                how = f"rolled back to {prev_version}" if back else f"rollback to {prev_version} is NOT healthy"
+                raise DeployFailed(f"{p.app} {rel.version} failed its health check on {p.host} ({why}); {how}; "
+                                   "later hosts were not touched")
+            _run(c, f"rm -f {APPS_ROOT}/{p.app}/current; {APPS_ROOT}/{p.app}/stop.sh", what="stop", host=p.host)
+            raise DeployFailed(f"{p.app} {rel.version} failed its health check on {p.host} ({why}); "
+                               "it had no previous release, so it was stopped")
 
 
 def _why(body: dict) -> str:
@@ -325,9 +447,11 @@ def deploy(
     apps: list[str] | None = None,
     version: str | None = None,
     source: Path | None = None,
+    drain: bool = True,
     progress: Callable[[str], None] = lambda m: None,
 ) -> list[str]:
-    """Deploy releases of `apps` (default: all) everywhere the estate runs them; returns what changed."""
+    """Deploy releases of `apps` (default: all) everywhere the estate runs them; returns what changed.
+    With `drain` (the default), each host leaves its site's fronts while it switches."""
     version = version or default_version()
     known = {a.id for a in estate.applications}
     for a in apps or []:
@@ -349,18 +473,22 @@ def deploy(
     with ThreadPoolExecutor(max_workers=8) as pool:
         for done in pool.map(install_host, by_host.values()):
             changes += [f"{p.host}: installed {p.app} {version}" for p, how in done if how == "installed"]
+    contract = []
     for app, rel in releases.items():
         first = next(p for p in places if p.app == app)
-        progress(f"migrating {app}")
+        progress(f"migrating {app} (expand)")
         out = _on_host(first.host, f"migrate {app}", _migrate, target, first, rel)
         if "0 migration(s)" not in out:
             changes.append(out)
+        if "held for the contract phase" in out:
+            contract.append(app)
 
     def roll(app):
         done = []
         for p in (x for x in places if x.app == app):
             progress(f"switching {app} on {p.host}")
-            how = _on_host(p.host, f"switch {app}", _activate, target, p, releases[app])
+            how = _on_host(p.host, f"switch {app}", _activate, target, p, releases[app], drain=drain,
+                           progress=progress)
             if how != "unchanged":
                 done.append(f"{p.host}: {app} {how}")
         return done
@@ -375,6 +503,11 @@ def deploy(
                 errors.append(e)
         if errors:
             raise errors[0]
+    for app in contract:  # every host of the app runs the new release now: what it no longer needs goes
+        first = next(p for p in places if p.app == app)
+        progress(f"migrating {app} (contract)")
+        changes.append(_on_host(first.host, f"migrate {app} (contract)", _migrate, target, first, releases[app],
+                                "contract"))
     return changes
 
 
@@ -395,14 +528,15 @@ def rollback(estate: Estate, target: Target, app: str, progress: Callable[[str],
             prev_version = _run(c, f"cat {APPS_ROOT}/{app}/releases/{prev}/VERSION", what="read previous release",
                                 host=p.host).strip()
             progress(f"rolling {app} back on {p.host}: {cur_version} -> {prev_version}")
-            _switch(c, app, prev)
-            c.run(f"echo {cur} > {APPS_ROOT}/{app}/previous", hide=True, in_stream=False)
-            _restart(c, p)
-            ok, body = wait_healthy(p.address, p.port, prev_version, path=p.health_path)
-            if not ok:
-                raise DeployFailed(
-                    f"{app} on {p.host}: rolled back to {prev_version} but it is not healthy ({_why(body)})"
-                )
+            with Drained(target, p, progress):
+                _switch(c, app, prev)
+                c.run(f"echo {cur} > {APPS_ROOT}/{app}/previous", hide=True, in_stream=False)
+                _restart(c, p)
+                ok, body = wait_healthy(p.address, p.port, prev_version, path=p.health_path)
+                if not ok:
+                    raise DeployFailed(
+                        f"{app} on {p.host}: rolled back to {prev_version} but it is not healthy ({_why(body)})"
+                    )
             changes.append(f"{p.host}: {app} {cur_version} -> {prev_version}")
     return changes
 

@@ -12,7 +12,8 @@ Per site:
 - a security group per host role in each department's project, least privilege:
   SSH and ICMP only from the management CIDRs; the apps' ports only from the site's front subnets;
   database ports only from the app subnets (and the db subnets, for replication); the public
-  front (lb) is the only group that admits `public_cidrs` (0.0.0.0/0 by default), on the apps' ports;
+  front (lb) is the only group that admits `public_cidrs` (0.0.0.0/0 by default), on the apps' front ports
+  (HTTPS and the plain-HTTP redirect);
 - a port per server with its estate address, the service address as a port of its own that the
   front's ports may carry (allowed address pairs);
 - a server per host (flavor, image, the estate's keypair), a volume per host with `volume_gb`.
@@ -108,8 +109,9 @@ def security_rules(estate: Estate, site: Site, role: HostRole) -> list[dict]:
     all_app = [str(sn.cidr) for s in estate.sites for sn in s.subnets if sn.purpose == SubnetPurpose.app]
     all_db = [str(sn.cidr) for s in estate.sites for sn in s.subnets if sn.purpose == SubnetPurpose.db]
     app_ports = sorted({a.port for a in estate.applications})
+    front_ports = sorted({p for a in estate.applications for p in (a.port, a.tls_port)})  # HTTPS + the redirect
     if role == HostRole.lb:
-        rules += [_rule("tcp", p, p, str(c), "public front") for p in app_ports for c in estate.cloud.public_cidrs]
+        rules += [_rule("tcp", p, p, str(c), "public front") for p in front_ports for c in estate.cloud.public_cidrs]
     elif role == HostRole.app:
         rules += [_rule("tcp", p, p, c, "apps from the front") for p in app_ports for c in by[SubnetPurpose.front]]
     elif role == HostRole.db:

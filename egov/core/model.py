@@ -137,6 +137,12 @@ class Mirrors(Model):
     served_by: Id | None = None
     apt: AptMirror
     pypi: PypiMirror | None = None
+class Tls(Model):
+    """The fronts' certificates from the estate's own CA (paths relative to the estate directory).
+    Without it, egov generates an estate CA and the fronts' certificates (the lab's case)."""
+
+    ca: str  # the CA certificate clients trust (PEM)
+    fronts: dict[Id, str]  # per site with a service address: certificate chain + private key (PEM)
 
 
 class EstateFile(Model):
@@ -150,6 +156,7 @@ class EstateFile(Model):
     ntp_servers: list[IPv4Address] = []
     login_banner: str | None = None
     mirrors: Mirrors | None = None
+    tls: Tls | None = None
 
 
 # --------------------------------------------------------------------------- sites.yaml
@@ -333,10 +340,15 @@ class Application(Model):
     name: Name
     description: str | None = None
     databases: list[Id] = []
-    port: Port
+    port: Port  # plain HTTP at the front: redirects to https_port
+    https_port: Port | None = None  # HTTPS at the front (TLS ends there); default port + 1000
     health_path: str = "/healthz"
     modules: list[Module] = []
     runs_on: dict[Id, list[Id]] = Field(min_length=1)
+
+    @property
+    def tls_port(self) -> int:
+        return self.https_port if self.https_port is not None else self.port + 1000
 
 
 class AppsFile(Model):

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit
 
-from egov.core import paths
+from egov.core import paths, tls
 from egov.core.errors import Problem
 from egov.core.model import FINGERPRINT, DeviceRole, Estate, HostRole, ReplicationMode, SiteRole, Subnet, SubnetPurpose
 from egov.core.sources import SourceMap
@@ -432,6 +432,7 @@ class _Checker:
         site_of = {h.id: (s.id, h) for s, h in e.hosts()}
         ports: dict[tuple[str, int], str] = {}
         primary = next((s.id for s in e.sites if s.role == SiteRole.primary), None)
+        front_ports: dict[int, str] = {}
         for i, a in enumerate(e.applications):
             loc = ("applications", i)
             for k, db in enumerate(a.databases):
@@ -459,6 +460,42 @@ class _Checker:
                     ports[(hid, a.port)] = a.id
             if primary is not None and not a.runs_on.get(primary):
                 self.bad(APPS, loc + ("runs_on",), f"runs nowhere at the primary site {primary}")
+            # every site's front listens on both ports of every application
+            for key, port in (("port", a.port), ("https_port", a.tls_port)):
+                other = front_ports.get(port)
+                if other is not None:
+                    hint = "" if a.https_port is not None or key == "port" else " (https_port defaults to port + 1000)"
+                    self.bad(APPS, loc + (key,), f"front port {port} is already taken by {other}{hint}")
+                front_ports[port] = f"{a.id}'s {key}"
+
+    def tls(self) -> None:
+        """estate.yaml `tls:`: the CA and a certificate + key for every site's front, valid for its address."""
+        t = self.e.meta.tls
+        if t is None:
+            return
+        base = Path(self.e.source or ".")
+        try:
+            ca = (base / t.ca).read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            self.bad(EST, ("tls", "ca"), f"cannot read {t.ca}: {getattr(err, 'strerror', None) or err}")
+            return
+        for s in self.e.sites:
+            if not s.service_address:
+                continue
+            f = t.fronts.get(s.id)
+            if f is None:
+                self.bad(EST, ("tls", "fronts"), f"no certificate for site {s.id}'s front")
+                continue
+            try:
+                bundle = (base / f).read_text()
+            except (OSError, UnicodeDecodeError) as err:
+                self.bad(EST, ("tls", "fronts", s.id), f"cannot read {f}: {getattr(err, 'strerror', None) or err}")
+                continue
+            for what in tls.front_problems(self.e, s, bundle, ca):
+                self.bad(EST, ("tls", "fronts", s.id), f"{f}: {what}")
+        for sid in t.fronts:
+            if sid not in {s.id for s in self.e.sites}:
+                self.bad(EST, ("tls", "fronts", sid), f"unknown site {sid!r}")
 
     def cloud(self) -> None:
         """cloud.yaml: every host has a known flavor and exactly one department; clouds name real sites."""
@@ -622,7 +659,7 @@ class _Checker:
 def check(estate: Estate, sources: SourceMap) -> list[Problem]:
     c = _Checker(estate, sources)
     for rule in (c.ids_and_names, c.ipam, c.vlans, c.network_tree, c.sites, c.databases, c.backup, c.mirrors,
-                 c.applications, c.cloud, c.supported):
+                 c.applications, c.tls, c.cloud, c.supported):
         rule()
     return c.problems
 

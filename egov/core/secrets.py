@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from egov.core import paths
+from egov.core import paths, tls
 from egov.core.model import Estate
 
 
@@ -62,6 +62,8 @@ def ensure(state_dir: Path, estate: Estate) -> Path:
         if not data.get("pgbackrest_ssh_key"):  # postgres@db <-> postgres@repository (pgBackRest's own SSH)
             data["pgbackrest_ssh_key"], data["pgbackrest_ssh_pubkey"] = ssh_keypair("postgres@egov-backup")
             changed = True
+    if tls.ensure(data, estate, Path(estate.source) if estate.source else None):
+        changed = True
     if changed or not p.exists():
         tmp = p.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -70,6 +72,12 @@ def ensure(state_dir: Path, estate: Estate) -> Path:
         os.replace(tmp, p)
     os.chmod(p, 0o600)
     return p
+
+
+def ca_file(state_dir: Path, estate: Estate) -> Path:
+    """The estate's CA certificate (public) for clients that talk to the fronts over HTTPS."""
+    data = load(state_dir, estate)
+    return tls.write_ca_file(path(state_dir, estate).with_name(f"{estate.meta.name}-ca.pem"), data["tls_ca_cert"])
 
 
 def load(state_dir: Path, estate: Estate) -> dict:

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from egov import __version__
-from egov.apps.deploy import health
+from egov.apps.deploy import front_tls, health
 from egov.core import paths
 from egov.core.errors import EgovError
 from egov.core.journal import Journal
@@ -71,8 +71,9 @@ class Load:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._n = 0
-        ports = {a.id: a.port for a in dr.estate.applications}
+        ports = {a.id: a.tls_port for a in dr.estate.applications}
         self.ports = {HOTLINE: ports[HOTLINE], APPROVAL: ports[APPROVAL]}
+        self.tls = front_tls(dr.state_dir, dr.estate)  # through the front, as citizens reach it: HTTPS
         cid = dr.cluster()["primary"]
         self.citizens = dr.remote.psql(cid, "SELECT citizen_id FROM persons ORDER BY citizen_id LIMIT 64",
                                        "population").split()
@@ -97,12 +98,12 @@ class Load:
         t0 = time.time()
         rec = {"n": n, "ref": ref, "kind": kind, "site": site, "t_start": t0}
         req = urllib.request.Request(
-            f"http://{addr}:{self.ports[kind]}/{'tickets' if kind == HOTLINE else 'applications'}",
+            f"https://{addr}:{self.ports[kind]}/{'tickets' if kind == HOTLINE else 'applications'}",
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=2) as r:
+            with urllib.request.urlopen(req, timeout=2, context=self.tls) as r:
                 rec["status"] = r.status
         except urllib.error.HTTPError as e:
             rec["status"] = e.code
@@ -383,9 +384,10 @@ class Guard(threading.Thread):
 
 def _wait_all_healthy(c: Ctx, site: str, timeout: float = 60) -> float | None:
     addr = c.dr.endpoint_address(site)
+    tls = front_tls(c.dr.state_dir, c.estate)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(health(addr, a.port, a.health_path, timeout=1)[0] for a in c.estate.applications):
+        if all(health(addr, a.tls_port, a.health_path, timeout=1, tls=tls)[0] for a in c.estate.applications):
             return time.time()
         time.sleep(0.2)
     return None

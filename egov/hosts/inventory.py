@@ -80,7 +80,8 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
         first_db = next(d for d in estate.databases if d.id == a.databases[0]) if a.databases else estate.databases[0]
         members = cluster_of[first_db.primary_host]["members"]
         apps.append({
-            "id": a.id, "name": a.name, "port": a.port, "health_path": a.health_path, "role": app_role(a.id),
+            "id": a.id, "name": a.name, "port": a.port, "tls_port": a.tls_port, "health_path": a.health_path,
+            "role": app_role(a.id),
             "own_db": app_dbname(a.id), "databases": [{"id": d, "dbname": dbname(d)} for d in a.databases],
             "db_hosts": [addr[m] for m in members], "db_port": first_db.port,
             "hosts": {site: [{"id": h, "address": addr[h]} for h in hs] for site, hs in a.runs_on.items()},
@@ -93,9 +94,14 @@ def generate(estate: Estate, *, secrets_file: Path, admin_cidrs: tuple[str, ...]
                 hostvars[h.id]["egov_apps"] = [
                     a for a in apps if any(x["id"] == h.id for x in a["hosts"].get(site.id, []))
                 ]
+                # the only peers whose X-Forwarded-* headers the apps believe: this site's fronts
+                hostvars[h.id]["egov_trusted_proxies"] = sorted(
+                    {str(x.address) for x in site.hosts if x.role == HostRole.lb} | ({str(svc)} if svc else set()))
             if h.role == HostRole.lb:
                 hostvars[h.id]["lb_vip"] = f"{svc}/{front.cidr.prefixlen}" if svc and front else None
-                hostvars[h.id]["lb_apps"] = [{"id": a["id"], "port": a["port"], "health_path": a["health_path"],
+                hostvars[h.id]["lb_tls_var"] = f"tls_front_{site.id}" if svc else None
+                hostvars[h.id]["lb_apps"] = [{"id": a["id"], "port": a["port"], "tls_port": a["tls_port"],
+                                             "health_path": a["health_path"],
                                              "backends": a["hosts"].get(site.id, [])} for a in apps]
 
     if estate.backup is not None:

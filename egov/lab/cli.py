@@ -155,8 +155,9 @@ def ssh(ctx: typer.Context, host: str, command: List[str] = typer.Argument(None)
 @lab_app.command("open")
 def open_(ctx: typer.Context, app: str = typer.Argument(..., help="An application id (egov show lists them)."),
           site: str = typer.Option(None, "--site", help="Whose front (default: the site serving now)."),
-          port: int = typer.Option(None, "--port", help="Local port (default: the application's own port).")):
+          port: int = typer.Option(None, "--port", help="Local port (default: the app's HTTPS port at the front).")):
     """Forward 127.0.0.1:PORT on this machine to APP's front in the lab, until Ctrl-C."""
+    from egov.core import secrets
     from egov.core.state import RuntimeState
     from egov.lab import forward, netns
 
@@ -176,16 +177,17 @@ def open_(ctx: typer.Context, app: str = typer.Argument(..., help="An applicatio
     if not lab.is_up():
         err.print("egov: error: the lab is not up: run `egov lab up` first")
         raise typer.Exit(1)
-    port = port or apps[app].port
+    port = port or apps[app].tls_port
+    ca = secrets.ca_file(c.state_dir, estate)  # before entering the controller: the state dir is the machine's
     try:
         listener = forward.listen(port)
     except OSError as e:
         err.print(f"egov: error: cannot listen on 127.0.0.1:{port}: {e.strerror} (choose another with --port)")
         raise typer.Exit(1) from None
     netns.enter(CTL)  # the listener stays in this machine's namespace; connections to the front leave from here
-    target = (str(sites[site].service_address), apps[app].port)
-    out.print(f"{app} ({apps[app].name}) at {site}: open http://127.0.0.1:{port}/ (-> {target[0]}:{target[1]}); "
-              "Ctrl-C to stop", highlight=False)
+    target = (str(sites[site].service_address), apps[app].tls_port)
+    out.print(f"{app} ({apps[app].name}) at {site}: open https://127.0.0.1:{port}/ (-> {target[0]}:{target[1]}, "
+              f"HTTPS to the front; trust the estate's CA {ca} in the browser); Ctrl-C to stop", highlight=False)
     try:
         forward.serve(listener, target, on_error=lambda m: err.print(f"egov: {m}"))
     except KeyboardInterrupt:

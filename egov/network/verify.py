@@ -14,8 +14,9 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from egov.core import topology
+from egov.core import secrets, topology
 from egov.core.model import Estate
 from egov.core.state import RuntimeState
 from egov.network import drivers
@@ -82,16 +83,25 @@ def _ospf(devs, estate, workers) -> list[dict]:
         return list(pool.map(one, [d for d in want if d in devs]))
 
 
+# run in a town's service-centre client: ping the front, then each app over HTTPS (verified against
+# the estate's CA) and its plain-HTTP port, which must only redirect there
 PROBE = r"""
-import json, subprocess, sys, urllib.request
-addr, ports = sys.argv[1], json.loads(sys.argv[2])
+import http.client, json, ssl, subprocess, sys, urllib.request
+addr, ports, ca = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+tls = ssl.create_default_context(cafile=ca)
 res = {"ping": subprocess.run(["ping", "-c1", "-W2", addr], capture_output=True).returncode == 0, "http": {}}
-for app, (port, path) in ports.items():
+for app, (port, tls_port, path) in ports.items():
     try:
-        with urllib.request.urlopen(f"http://{addr}:{port}{path}", timeout=5) as r:
+        with urllib.request.urlopen(f"https://{addr}:{tls_port}{path}", timeout=5, context=tls) as r:
             res["http"][app] = r.status
+        c = http.client.HTTPConnection(addr, port, timeout=5)
+        c.request("GET", path)
+        r = c.getresponse()
+        want = f"https://{addr}:{tls_port}{path}"
+        if r.status != 301 or r.getheader("Location") != want:
+            res["http"][app] = f"plain HTTP answered {r.status} {r.getheader('Location')}, not 301 to {want}"
     except Exception as e:
-        res["http"][app] = str(getattr(e, "code", None) or type(e).__name__)
+        res["http"][app] = str(getattr(e, "code", None) or getattr(e, "reason", None) or type(e).__name__)
 print(json.dumps(res))
 """
 
@@ -103,10 +113,11 @@ def serving_address(estate: Estate, state_dir) -> tuple[str, str]:
 
 def _clients(estate: Estate, state_dir, lab, workers) -> list[dict]:
     site, addr = serving_address(estate, state_dir)
-    ports = {a.id: [a.port, a.health_path] for a in estate.applications if a.runs_on.get(site)}
+    ports = {a.id: [a.port, a.tls_port, a.health_path] for a in estate.applications if a.runs_on.get(site)}
+    ca = str(secrets.ca_file(Path(state_dir), estate))
 
     def one(town):
-        argv = lab.network.client_argv(town, sys.executable, "-c", PROBE, addr, json.dumps(ports))
+        argv = lab.network.client_argv(town, sys.executable, "-c", PROBE, addr, json.dumps(ports), ca)
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         try:
             res = json.loads(r.stdout)
@@ -116,7 +127,7 @@ def _clients(estate: Estate, state_dir, lab, workers) -> list[dict]:
         out = [{"check": f"ping {addr} ({site})", "where": town, "ok": res["ping"],
                 "detail": "answers" if res["ping"] else "no reply"}]
         bad = {a: s for a, s in res["http"].items() if s != 200}
-        out.append({"check": f"http {len(ports)} apps via {addr}", "where": town, "ok": not bad,
+        out.append({"check": f"https {len(ports)} apps via {addr}", "where": town, "ok": not bad,
                     "detail": "all 200" if not bad else ", ".join(f"{a}: {s}" for a, s in bad.items())})
         return out
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import time
 
 import pytest
 import yaml
 
 from egov.core import secrets
 from egov.core.loader import load_estate
+from egov.lab import citizens
 from tests.conftest import PANYU, ROOT
 from tests.lab.conftest import needs_root, ssh
 
@@ -29,7 +32,7 @@ def test_up_builds_both_sites_and_verifies(built):
     run, lab, r = built
     assert "egov up done" in r.stdout and "0 failed" in r.stdout
     assert "network: 293 pushed (293 devices" in r.stdout and "network verify: 59 checks passed" in r.stdout
-    for front in ("http://10.20.1.10:8101/", "http://10.21.1.10:8104/"):
+    for front in ("https://10.20.1.10:9101/", "https://10.21.1.10:9104/"):
         assert front in r.stdout
     report = json.loads(run("verify", "--json").stdout)
     assert report["failed"] == 0 and report["passed"] >= 70
@@ -56,7 +59,7 @@ def test_a_write_through_the_front_is_on_the_standby(built):
     run, lab, _ = built
     body = json.dumps({"caller_phone": "13900000000", "town_id": "shiqiao", "category": "建议", "content": "增设公交站",
                        "client_ref": "pytest-front-1"}, ensure_ascii=False)
-    r = ssh(lab, "lr-lb1", f"curl -s -m 5 -XPOST -H 'Content-Type: application/json' http://10.20.1.10:8102/tickets "
+    r = ssh(lab, "lr-lb1", f"curl -sS -m 5 -XPOST -H 'Content-Type: application/json' https://10.20.1.10:9102/tickets "
                            f"-d '{body}'")
     ticket = json.loads(r.stdout)
     assert ticket["ticket_no"].startswith("12345-")
@@ -66,6 +69,30 @@ def test_a_write_through_the_front_is_on_the_standby(built):
         f"{PSQL} -d app_hotline_12345 -c \"select content from tickets where client_ref='pytest-front-1'\"",
     )
     assert r.stdout.strip() == "增设公交站"  # synchronous: acknowledged means on the standby too
+
+
+def test_fronts_speak_https_and_the_apps_believe_forwarded_headers_only_from_them(built, lab_state):
+    run, lab, _ = built
+    e = load_estate(PANYU)
+    ca = secrets.ca_file(lab_state, e)
+    town = sorted(lab.network.clients)[0]
+    curl = lambda *a: subprocess.run(lab.network.client_argv(town, "curl", "-sS", "-m", "5", *a),  # noqa: E731
+                                     capture_output=True, text=True, timeout=30)
+    r = curl("--cacert", str(ca), "https://10.20.1.10:9101/healthz")  # a citizen's path: town -> front
+    assert r.returncode == 0 and json.loads(r.stdout)["status"] == "ok", r.stderr
+    r = curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "http://10.20.1.10:8101/items?q=1")
+    assert r.stdout == "301 https://10.20.1.10:9101/items?q=1"
+    assert curl("https://10.20.1.10:9101/healthz").returncode != 0  # not trusted without the estate's CA
+
+    # a CSRF-less POST is refused and audited with the client's address: the front's X-Forwarded-For is
+    # believed from dfs-lb1 (this site's front), a forged one from lr-lb1 (another site's host) is not
+    addr = {h.id: str(h.address) for _, h in e.hosts()}
+    post = "curl -s -m 5 -o /dev/null -XPOST -H 'X-Forwarded-For: {xff}' http://{app}:8101/staff/login/"
+    ssh(lab, "dfs-lb1", post.format(xff="203.0.113.7", app=addr["dfs-app1"]))
+    ssh(lab, "lr-lb1", post.format(xff="203.0.113.9", app=addr["dfs-app1"]))
+    ips = ssh(lab, "dfs-db1", f"{PSQL} -d app_one_stop_approval -c \"select host(ip) from common_auditentry "
+                              "where action='csrf' order by id desc limit 2\"").stdout.split()
+    assert ips == [addr["lr-lb1"], "203.0.113.7"]
 
 
 def test_inventory_export_and_secrets_stay_secret(built, lab_state):
@@ -96,6 +123,28 @@ def test_deploy_a_new_version_then_roll_back(built):
     assert r.stdout.count("1.1.0 -> 1.0.0") == 4
     st = _status(run)
     assert {v["current"] for (a, _), v in st.items() if a == "hotline-12345"} == {"1.0.0"}
+
+
+def test_a_rolling_deploy_under_load_fails_no_request(built, lab_state):
+    """Every host leaves its front (HAProxy drain) before it restarts and returns once the front sees it
+    up: citizens' requests through the front keep succeeding while all four apps switch, host by host."""
+    run, lab, _ = built
+    e = load_estate(PANYU)
+    ports = {a.id: a.tls_port for a in e.applications}
+    town = sorted(lab.network.clients)[0]
+    load = citizens.start(lab.network.client_argv(town), "10.20.1.10", secrets.ca_file(lab_state, e),
+                          ports["hotline-12345"], ports["service-hall"])
+    try:
+        time.sleep(2)
+        run("apps", "deploy", "--version", "1.2.0-rolling", timeout=600)
+        st = _status(run)
+        assert len(st) == 16 and {v["current"] for v in st.values()} == {"1.2.0-rolling"}  # 4 apps x 4 hosts
+        run("apps", "deploy", timeout=600)  # and back, under the same load
+        assert {v["current"] for v in _status(run).values()} == {"1.0.0"}
+    finally:
+        seen = citizens.stop(load)
+    assert seen["total"] > 100
+    assert seen["failed"] == 0, f"{seen['failed']} of {seen['total']} failed: {seen['errors'][:10]}"
 
 
 def _broken_source(tmp_path, fn):

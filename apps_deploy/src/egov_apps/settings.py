@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "egov_apps.supervision",
 ]
 MIDDLEWARE = [
+    "egov_apps.common.middleware.forwarded_from_fronts",  # first: everything after sees the real client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "egov_apps.common.middleware.security_headers",
@@ -120,7 +121,13 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_LOCKOUT_CALLABLE = "egov_apps.common.views.locked_out"
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # forwarded headers are not trusted (yet)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # the client's, set from the front's X-Forwarded-For
+
+# behind the site's HTTPS front (EGOV_TRUSTED_PROXIES set): the scheme the front saw, cookies only
+# over HTTPS. X-Forwarded-Proto reaches Django only from a front (middleware.forwarded_from_fronts).
+BEHIND_TLS_FRONT = bool(os.environ.get("EGOV_TRUSTED_PROXIES", "").strip())
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BEHIND_TLS_FRONT
 
 SESSION_IDLE_SECONDS = 15 * 60
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS

@@ -142,3 +142,43 @@ def test_the_audit_log_is_readable_by_supervisors_only(client, staff):
     page = client.get("/staff/audit/")
     assert page.status_code == 200 and "audit.view" in page.content.decode() and "<form method=\"post\"" not in \
         page.content.decode().split("<main>")[1]
+
+
+def _seen_through(monkeypatch, remote: str, **headers):
+    """What the view sees after forwarded_from_fronts, for a request from `remote` with `headers`."""
+    from django.test import RequestFactory
+
+    from egov_apps.common.middleware import forwarded_from_fronts
+
+    monkeypatch.setenv("EGOV_TRUSTED_PROXIES", "10.20.1.21,10.20.1.10")
+    seen = {}
+
+    def view(request):
+        seen.update(addr=request.META["REMOTE_ADDR"], secure=request.is_secure(),
+                    fwd={k: v for k, v in request.META.items() if "FORWARD" in k})
+        return None
+
+    forwarded_from_fronts(view)(RequestFactory().get("/", REMOTE_ADDR=remote, **headers))
+    return seen
+
+
+def test_forwarded_headers_are_believed_from_the_front_only(monkeypatch):
+    hdrs = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 10.40.1.100", "HTTP_X_FORWARDED_PROTO": "https"}
+    via_front = _seen_through(monkeypatch, "10.20.1.21", **hdrs)
+    assert via_front["addr"] == "10.40.1.100" and via_front["secure"]  # the hop the front appended
+    direct = _seen_through(monkeypatch, "10.20.2.99", **hdrs)  # anyone else on the service network
+    assert direct == {"addr": "10.20.2.99", "secure": False, "fwd": {}}
+
+
+def test_the_audit_log_records_the_client_the_front_saw(client, staff, monkeypatch):
+    from egov_apps.common import middleware
+    from egov_apps.common.models import AuditEntry
+
+    monkeypatch.setattr(middleware, "trusted_proxies", lambda: frozenset({"127.0.0.1"}))
+    from django.test import Client
+
+    c = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.40.3.100", HTTP_X_FORWARDED_PROTO="https")
+    staff("clerk1", "区民政局")
+    c.post("/staff/login/", {"username": "clerk1", "password": "wrong", "otp_token": "000000"})
+    e = AuditEntry.objects.filter(actor="clerk1", action="login").latest("id")
+    assert e.ip == "10.40.3.100"

@@ -92,7 +92,7 @@ def test_security_policy_in_registered_rules(registered):
         group = name.rsplit("-", 1)[0]
         if r["remoteIpPrefix"] == "0.0.0.0/0":
             assert group.endswith("-lb"), f"{name} opens {r['portRangeMin']} to the world"
-            assert r["portRangeMin"] in (8101, 8102, 8103, 8104)
+            assert r["portRangeMin"] in (8101, 8102, 8103, 8104, 9101, 9102, 9103, 9104)  # redirect, HTTPS
         if r.get("portRangeMin") == 22:
             assert r["remoteIpPrefix"] == "10.30.0.0/16", name
         if r.get("portRangeMin") == 5432:

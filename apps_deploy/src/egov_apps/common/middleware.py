@@ -1,6 +1,9 @@
-"""Security headers on every answer, and a database outage as a clear 503 (JSON for the API)."""
+"""Forwarded headers believed only from the fronts, security headers on every answer, and a
+database outage as a clear 503 (JSON for the API)."""
 
 from __future__ import annotations
+
+import os
 
 from django.db import DatabaseError
 from django.http import JsonResponse
@@ -8,6 +11,34 @@ from django.shortcuts import render
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT",
+             "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def trusted_proxies() -> frozenset[str]:
+    return frozenset(a.strip() for a in os.environ.get("EGOV_TRUSTED_PROXIES", "").split(",") if a.strip())
+
+
+def forwarded_from_fronts(get_response):
+    """A request from one of the site's fronts (EGOV_TRUSTED_PROXIES) carries the client's address and
+    scheme in X-Forwarded-For/-Proto, which the front sets itself; from anyone else those headers are
+    dropped, so nobody can claim HTTPS or another address (lockout, audit log) by sending them."""
+    trusted = trusted_proxies()
+
+    def middleware(request):
+        meta = request.META
+        if meta.get("REMOTE_ADDR") in trusted:
+            hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+            if hops:
+                meta["REMOTE_ADDR"] = hops[-1]  # the front overwrites the header with the peer it saw
+        else:
+            for h in FORWARDED:
+                meta.pop(h, None)
+        return get_response(request)
+
+    return middleware
 
 
 def security_headers(get_response):

@@ -51,7 +51,7 @@ def test_no_needless_listening_services(host):
     if role == "app":
         allowed |= {a["port"] for a in hv.get("egov_apps", [])}
     if role == "lb":
-        allowed |= {a["port"] for a in hv.get("lb_apps", [])}
+        allowed |= {p for a in hv.get("lb_apps", []) for p in (a["port"], a["tls_port"])}
     listening = {int(s.rsplit(":", 1)[1]) for s in host.socket.get_listening_sockets()
                  if s.startswith(("tcp://", "udp://"))}
     assert listening <= allowed, f"unexpected listeners: {sorted(listening - allowed)}"
