@@ -193,15 +193,30 @@ class Router:
         self.device = device
         self.frr = l3.Frr(frr_dir)
         self.interfaces = interfaces
-        self.realised: list[str] | None = None  # the running lines FRR was last brought to
+        self.realised: tuple | None = None  # (running lines, FRR daemons' pids) FRR was last brought to
         self.busy = False
         self.error = ""
+        self.retry_at = 0.0
         self.unrealised: list[str] = []
         device.ospf_peers = self.peers
 
+    def _daemons(self) -> tuple[str, ...]:
+        """The FRR daemons' pids: a restarted FRR (empty) is brought to the configuration again."""
+        out = []
+        for name in ("zebra", "ospfd", "staticd"):
+            try:
+                out.append(Path(self.frr.dir, f"{name}.pid").read_text().strip())
+            except OSError:
+                out.append("")
+        return tuple(out)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.error and self.realised is not None and self.realised[0] == self.device.running.lines()
+
     def tick(self, reactor) -> None:
-        lines = self.device.running.lines()
-        if self.busy or lines == self.realised:
+        key = (self.device.running.lines(), self._daemons())
+        if self.busy or key == self.realised or reactor.seconds() < self.retry_at:
             return
         self.busy = True
         from twisted.internet import threads
@@ -210,10 +225,10 @@ class Router:
         d = threads.deferToThread(self.frr.apply, want)
 
         def done(_):
-            self.busy, self.realised, self.error, self.unrealised = False, lines, "", want.unrealised
+            self.busy, self.realised, self.error, self.unrealised = False, key, "", want.unrealised
 
         def failed(f):
-            self.busy, self.error = False, str(f.value)[:300]
+            self.busy, self.error, self.retry_at = False, str(f.value)[:300], reactor.seconds() + 2
             log.warning("%s: FRR not brought to the configuration: %s", self.device.name, self.error)
 
         d.addCallbacks(done, failed)
@@ -232,7 +247,7 @@ class Router:
 
 def _status(path: Path, routers: list[Router]) -> None:
     """What each router realises and what it does not, for `egov lab status` (0600 JSON)."""
-    doc = {r.device.name: {"in_sync": r.realised == r.device.running.lines() and not r.error, "error": r.error,
+    doc = {r.device.name: {"in_sync": r.in_sync, "error": r.error,
                            "unrealised": r.unrealised} for r in routers}
     _write_private(path, json.dumps(doc, indent=1))
 
