@@ -316,6 +316,8 @@ class NetmikoDriver:
     def save(self) -> None:
         nm = self._require()
         try:
+            if self.conn.platform.prompted_apply:
+                nm.set_base_prompt()  # the change may have renamed the device (sysname): its prompt with it
             out = nm.save_config()
         except Exception as e:  # noqa: BLE001
             raise DeviceError(self.conn.device, f"save failed: {type(e).__name__}: {e}") from None
