@@ -1,9 +1,9 @@
 """One record per device platform: how to name ports, talk to it (netmiko), diff it (hier_config)
 and save it. Data, not code paths: adding a platform is adding an entry here and its templates.
 
-Production runs huawei_vrp and hp_comware; the lab runs frr (routers, via vtysh) and cisco_ios
-(village switches emulated by fake-switches). `lab_platform()` maps a device to what stands
-in for it in the lab.
+Production runs huawei_vrp and hp_comware, and so does the lab (emulated, egov/lab/devices);
+frr (routers, via vtysh) and cisco_ios (fake-switches' 2960) remain platforms an estate may
+declare. `lab_platform()` is the declared platform.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from hier_config import Platform as HPlatform
 
 from egov.core import ports
-from egov.core.model import Device, DeviceRole
+from egov.core.model import Device
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,10 @@ def commit_mode(platform: str, model: str | None) -> str:
 
 
 def lab_platform(device: Device) -> str:
-    """What stands in for `device` in the lab: FRR for routers, an emulated 2960 for switches."""
-    return "cisco_ios" if device.role == DeviceRole.village_access else "frr"
+    """What the lab runs `device` on: the platform the estate declares (VRP/Comware emulated by
+    egov.lab.devices with FRR carrying out the routers' layer 3; `frr` and `cisco_ios` as
+    themselves). The lab substitutes nothing."""
+    return str(device.platform)
 
 
 def get(name: str) -> Platform:
