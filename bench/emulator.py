@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,31 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from egov.lab.devices.process import free_ports, start  # noqa: E402
+
 TARGET_START_S = 2.0
 USER, PASSWORD = "admin", "bench-pass"
-
-
-def _ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _start(module: str, spec: dict, tmp: Path) -> tuple[subprocess.Popen, float]:
-    path = tmp / f"{module}.json"
-    path.write_text(json.dumps(spec))
-    t = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", module, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    took = time.perf_counter() - t
-    if not line.startswith("ready"):
-        p.kill()
-        raise SystemExit(f"{module} did not start: {line!r}")
-    return p, took
 
 
 def _rss_mb(pid: int) -> float:
@@ -80,11 +59,12 @@ def main() -> int:
         creds = tmp / "creds.json"
         creds.write_text(json.dumps({"username": USER, "password": PASSWORD}))
         os.chmod(creds, 0o600)
-        ports = _ports(n)
+        ports = free_ports(n)
         dialects = ("vrp5", "vrpv8", "comware7")
         devs = [{"name": f"dev{i:03d}", "address": "127.0.0.1", "port": p, "dialect": dialects[i % 3]}
                 for i, p in enumerate(ports)]
-        emu, emu_s = _start("egov.lab.devices", {"credentials": str(creds), "devices": devs}, tmp)
+        emu, emu_s = start("egov.lab.devices", {"credentials": str(creds), "devices": devs},
+                           spec_path=tmp / "emu.json", cwd=ROOT)
         emu_rss = _rss_mb(emu.pid)
         t = time.perf_counter()
         with ThreadPoolExecutor(20) as ex:
@@ -93,8 +73,9 @@ def main() -> int:
         emu.terminate()
         emu.wait()
         cisco = [{"name": f"sw{i:03d}", "address": "127.0.0.1", "port": p, "model": "cisco_2960_24TT_L"}
-                 for i, p in enumerate(_ports(n))]
-        base, base_s = _start("egov.lab.switches", {"credentials": str(creds), "switches": cisco}, tmp)
+                 for i, p in enumerate(free_ports(n))]
+        base, base_s = start("egov.lab.switches", {"credentials": str(creds), "switches": cisco},
+                             spec_path=tmp / "cisco.json", cwd=ROOT)
         base_rss = _rss_mb(base.pid)
         base.terminate()
         base.wait()

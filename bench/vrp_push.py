@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from egov.core import topology  # noqa: E402
 from egov.core.loader import load_estate  # noqa: E402
+from egov.lab.devices.process import free_ports, start  # noqa: E402
 from egov.network import drivers, platforms, push, render  # noqa: E402
 from egov.network.backups import BackupStore  # noqa: E402
 from egov.network.fleet import NetDevice  # noqa: E402
@@ -36,16 +35,6 @@ TARGET_VILLAGE_S = 10.0
 CASES = [("comware7", "shiqiao-v001", "hp_comware", "S5130S-28S"),
          ("vrp5", "shiqiao-agg", "huawei_vrp", "AR6280"),
          ("vrpv8", "panyu-core", "huawei_vrp", "CE12808")]
-
-
-def _ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    out = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return out
 
 
 def _known_hosts(ports, path: Path) -> None:
@@ -83,18 +72,14 @@ def main() -> int:
         creds = tmp / "creds.json"
         creds.write_text(json.dumps({"username": USER, "password": PASSWORD}))
         os.chmod(creds, 0o600)
-        ports = _ports(2 * len(CASES))
+        ports = free_ports(2 * len(CASES))
         devs = []
         for i, (dialect, name, _, _) in enumerate(CASES):
             devs += [{"name": name, "dialect": dialect, "address": "127.0.0.1", "port": ports[2 * i]},
                      {"name": name, "dialect": dialect, "address": "127.0.0.1", "port": ports[2 * i + 1]}]
-        spec = tmp / "spec.json"
-        spec.write_text(json.dumps({"credentials": str(creds), "devices": devs}))
-        emu = subprocess.Popen([sys.executable, "-m", "egov.lab.devices", str(spec)], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
+        emu, _ = start("egov.lab.devices", {"credentials": str(creds), "devices": devs}, spec_path=tmp / "spec.json",
+                       cwd=ROOT)
         try:
-            if not emu.stdout.readline().startswith("ready"):
-                raise SystemExit("emulator did not start")
             known = tmp / "known_hosts"
             _known_hosts(ports, known)
             rows = []

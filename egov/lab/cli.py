@@ -50,8 +50,14 @@ def _status_table(data: dict) -> Table:
     net = data.get("network")
     if net:
         bad = [r for r in net["routers"] if r["state"] != "running"]
-        t.add_row(f"routers (FRR) ×{len(net['routers'])}", "network", "", "running" if not bad else
+        t.add_row(f"routers' FRR ×{len(net['routers'])}", "network", "", "running" if not bad else
                   f"[red]{len(bad)} not running: {', '.join(r['id'] for r in bad[:3])}[/]", "", "")
+        l3 = [r for r in net["routers"] if "l3" in r]
+        if l3:
+            behind = [r["id"] for r in l3 if not r["l3"]["in_sync"]]
+            t.add_row(f"routers' config carried out by FRR ×{len(l3)}", "network", "",
+                      "in sync" if not behind else f"[red]behind: {', '.join(behind[:3])}[/]", "",
+                      f"{sum(len(r['l3']['unrealised']) for r in l3)} lines not realised (--json)")
         sw = net["switches"]
         t.add_row(f"village switches ×{sw['count']}", "network", "",
                   sw["state"] if sw["state"] == "running" else f"[red]{sw['state']}[/]", "", "")

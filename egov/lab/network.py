@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from egov.core import topology
+from egov.core import ports, topology
 from egov.core.model import DeviceRole, Estate, SubnetPurpose
 from egov.lab import netns
 from egov.lab.host import _reap
@@ -47,6 +47,7 @@ VTYSH = "/usr/bin/vtysh"
 FRR_RUN = Path("/run/egov-net/frr")  # one lab per machine, like its namespace names
 NET_POOLS = tuple(topology.NETWORK_POOL_PURPOSES.values())  # validate holds network subnets to these
 SWITCH_MODEL = "cisco_2960_24TT_L"
+EMULATED = ("huawei_vrp", "hp_comware")  # platforms egov.lab.devices emulates
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class RouterPlan:
     id: str
     netns: str
     mgmt_ip: str
+    platform: str = "frr"
+
+    @property
+    def vtysh_login(self) -> bool:
+        """An estate that declares FRR routers: the router's sshd lands in its vtysh."""
+        return self.platform == "frr"
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class LabNetwork:
         self.key = self.dir / "id_ed25519"
         self.known_hosts = self.dir / "known_hosts"
         self.creds = self.dir / "switch-credentials.json"
+        self._intents = None
+        self._intents = None
         self.routers, self.villages, self.veths, self.clients = self._plan()
 
     # ------------------------------------------------------------------ plan
@@ -106,9 +115,11 @@ class LabNetwork:
         from egov.core import topology
 
         net = self.estate.network
-        routers = [RouterPlan(d.id, f"{self.prefix}n-{d.id}", str(d.mgmt_ip))
+        routers = [RouterPlan(d.id, f"{self.prefix}n-{d.id}", str(d.mgmt_ip), str(d.platform))
                    for _, d in self.estate.devices() if d.role != DeviceRole.village_access]
         villages = [(t.id, v.id, str(v.mgmt_ip)) for t in net.towns for v in t.villages]
+        self.platform = {d.id: str(d.platform) for _, d in self.estate.devices()}
+        self.model = {d.id: d.model for _, d in self.estate.devices()}
         ns = {r.id: r.netns for r in routers}
         veths = [Veth(ns[net.city.id], "down1", ns[net.core.id], "uplink")]
         pool = topology._transit_pool(self.estate)
@@ -182,6 +193,7 @@ class LabNetwork:
         changes += self._sshd()
         progress("advance", host="sshd")
         changes += self._switches(credentials)
+        changes += self._devices(credentials)
         progress("advance", host="switches")
         self._known_hosts()
         return changes
@@ -302,7 +314,8 @@ class LabNetwork:
 
     def _sshd_groups(self) -> list[list[RouterPlan]]:
         n = self.SSHD_MAX_LISTEN
-        return [self.routers[i:i + n] for i in range(0, len(self.routers), n)]
+        vt = [r for r in self.routers if r.vtysh_login]
+        return [vt[i:i + n] for i in range(0, len(vt), n)]
 
     def _sshd_config(self, g: int, routers: list[RouterPlan]) -> str:
         lines = ["# written by egov lab: each router's management address lands in that router's vtysh"]
@@ -351,7 +364,8 @@ class LabNetwork:
         with os.fdopen(fd, "w") as f:
             json.dump({"username": user, "password": password}, f)
         spec = {"credentials": str(self.creds), "saved": str(self.dir / "switches"),
-                "switches": [{"name": vid, "address": ip, "model": SWITCH_MODEL} for _, vid, ip in self.villages]}
+                "switches": [{"name": vid, "address": ip, "model": SWITCH_MODEL} for _, vid, ip in self.villages
+                             if self.platform[vid] == "cisco_ios"]}
         spec_path = self.dir / "switches.json"
         text = json.dumps(spec, indent=1)
         changed = not spec_path.exists() or spec_path.read_text() != text
@@ -361,7 +375,7 @@ class LabNetwork:
         if pid is not None and not changed:
             return []
         _kill(pid)
-        if not self.villages:
+        if not spec["switches"]:
             return []
         import sys
 
@@ -379,14 +393,67 @@ class LabNetwork:
             proc.kill()
             raise LabError(f"the village switches did not start: see {self.dir / 'switches.log'}")
         pidfile.write_text(f"{proc.pid}\n")
-        return [f"started {len(self.villages)} emulated village switches"]
+        return [f"started {len(spec['switches'])} emulated Cisco village switches"]
+
+    def interfaces(self, rid: str) -> dict[str, str]:
+        """A router's interfaces as its platform names them -> the lab's Linux interfaces (the
+        names the lab's veths carry, FRR's port names)."""
+        if self._intents is None:
+            self._intents = topology.intents(self.estate)
+        it, plat = self._intents[rid], self.platform[rid]
+        out = {ports.port(plat, lk.kind, lk.index): ports.port("frr", lk.kind, lk.index) for lk in it.links}
+        out.update({ports.port(plat, "lan", vlan=lan.vlan): lan.kind for lan in it.lans})
+        out[ports.port(plat, "loopback")] = "lo"
+        return out
+
+    def devices_spec(self) -> dict:
+        from egov.lab.devices.device import dialect_for
+
+        devs = []
+        for r in self.routers:
+            if r.platform in EMULATED:
+                devs.append({"name": r.id, "address": r.mgmt_ip, "port": 22,
+                             "dialect": dialect_for(r.platform, self.model[r.id]),
+                             "frr": {"dir": str(self.router_dir(r.id)), "interfaces": self.interfaces(r.id)}})
+        for _, vid, ip in self.villages:
+            if self.platform[vid] in EMULATED:
+                devs.append({"name": vid, "address": ip, "port": 22,
+                             "dialect": dialect_for(self.platform[vid], self.model[vid])})
+        return {"credentials": str(self.creds), "saved": str(self.dir / "devices"),
+                "status": str(self.dir / "devices-status.json"), "devices": devs}
+
+    def _devices(self, credentials: tuple[str, str]) -> list[str]:
+        """The estate's VRP/Comware devices, emulated (egov.lab.devices) in one process in the
+        management namespace; each router's layer 3 carried out by its FRR."""
+        spec = self.devices_spec()
+        spec_path = self.dir / "devices.json"
+        text = json.dumps(spec, indent=1)
+        changed = not spec_path.exists() or spec_path.read_text() != text
+        pidfile = self.dir / "devices.pid"
+        pid = _pid(pidfile)
+        if pid is not None and not changed:
+            return []
+        _kill(pid)
+        if not spec["devices"]:
+            return []
+        spec_path.write_text(text)
+        os.chmod(spec_path, 0o600)
+        from egov.lab.devices import process
+
+        with open(self.dir / "devices.log", "ab") as log:
+            proc, _ = process.start("egov.lab.devices", spec_path, prefix=("ip", "netns", "exec", self.ctl),
+                                    stderr=log)
+        pidfile.write_text(f"{proc.pid}\n")
+        n = len(spec["devices"])
+        return [f"started {n} emulated VRP/Comware devices ({sum('frr' in d for d in spec['devices'])} routing)"]
 
     def _known_hosts(self) -> None:
         from fake_switches.transports.ssh_service import getRSAKeys
 
         host_pub = (self.dir / "ssh_host_ed25519_key.pub").read_text().split()[:2]
         sw_pub = getRSAKeys()[0].split()[:2]
-        entries = [(r.mgmt_ip, host_pub) for r in self.routers] + [(ip, sw_pub) for _, _, ip in self.villages]
+        entries = [(r.mgmt_ip, host_pub if r.vtysh_login else sw_pub) for r in self.routers]
+        entries += [(ip, sw_pub) for _, _, ip in self.villages]
         self.known_hosts.write_text("".join(f"{ip} {' '.join(k)}\n" for ip, k in entries))
         os.chmod(self.known_hosts, 0o600)
         # and one file per device: paramiko re-reads its known_hosts on every connection, and its
@@ -409,6 +476,8 @@ class LabNetwork:
         changes = []
         if _kill(_pid(self.dir / "switches.pid")):
             changes.append("stopped the village switches")
+        if _kill(_pid(self.dir / "devices.pid")):
+            changes.append("stopped the emulated VRP/Comware devices")
         for pidfile in sorted(self.dir.glob("sshd-*.pid")):
             if _kill(_pid(pidfile)):
                 changes.append("stopped the routers' sshd")
@@ -430,6 +499,7 @@ class LabNetwork:
         self.stop()
         shutil.rmtree(self.dir / "frr", ignore_errors=True)
         shutil.rmtree(self.dir / "switches", ignore_errors=True)
+        shutil.rmtree(self.dir / "devices", ignore_errors=True)
 
     def status(self) -> dict:
         routers = []
@@ -444,8 +514,21 @@ class LabNetwork:
                     "state": "running" if len(alive) == len(FRR_DAEMONS) else ("partial" if alive else "stopped"),
                 }
             )
+        try:
+            realised = json.loads((self.dir / "devices-status.json").read_text())
+        except (OSError, ValueError):
+            realised = {}
+        for r in routers:
+            r["platform"] = self.platform[r["id"]]
+            if r["id"] in realised:
+                r["l3"] = realised[r["id"]]
+        emulated = [v for _, v, _ in self.villages if self.platform[v] in EMULATED]
         return {"routers": routers, "switches": {"count": len(self.villages),
-                                                  "state": "running" if _pid(self.dir / "switches.pid") else "stopped"},
+                                                  "emulated_vrp_comware": len(emulated),
+                                                  "state": "running" if (_pid(self.dir / "switches.pid")
+                                                                         or _pid(self.dir / "devices.pid"))
+                                                  else "stopped"},
+                "devices": "running" if _pid(self.dir / "devices.pid") else "stopped",
                 "clients": {t: c[1] for t, c in self.clients.items()},
                 "sshd": "running" if all(_pid(self.dir / f"sshd-{g}.pid") for g in range(len(self._sshd_groups())))
                 else "stopped"}

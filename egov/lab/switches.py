@@ -84,33 +84,8 @@ def _shim() -> None:
     # costs the client thousands of packets to decrypt. Coalesce output per reactor turn, as a
     # real switch's line buffer does.
     from fake_switches.transports import ssh_service
-    from twisted.internet import reactor
 
-    class Coalescing:
-        def __init__(self, transport):
-            self._t = transport
-            self._buf: list[bytes] = []
-
-        def write(self, data):
-            if not self._buf:
-                reactor.callLater(0, self._flush)
-            self._buf.append(data)
-
-        def writeSequence(self, seq):
-            for d in seq:
-                self.write(d)
-
-        def _flush(self):
-            if self._buf:
-                data, self._buf = b"".join(self._buf), []
-                self._t.write(data)
-
-        def loseConnection(self):
-            self._flush()
-            self._t.loseConnection()
-
-        def __getattr__(self, name):
-            return getattr(self._t, name)
+    from egov.lab.devices.server import Coalescing
 
     orig_open = ssh_service.SSHDemoAvatar.openShell
 

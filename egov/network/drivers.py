@@ -126,6 +126,7 @@ class NetmikoDriver:
             raise DeviceError(c.device, f"session setup failed: {type(e).__name__}: {msg}") from None
 
     PROMPT = re.compile(r"^\S+[>#]\s*$", re.M)
+    CONFIG_END = r"(?m)^return\s*<[^<>\n]+>\s*$"  # VRP/Comware: the config's last line, then the user-view prompt
 
     def _lean_session(self) -> None:
         """netmiko's session preparation without its fixed sleeps (~0.3 s per login): wait for the
@@ -152,6 +153,17 @@ class NetmikoDriver:
     def running(self) -> str:
         nm = self._require()
         try:
+            if self.conn.platform.prompted_apply:
+                # VRP/Comware end the configuration with `return`: read up to it and the prompt after
+                # it, not to the first prompt seen (a prompt left over from session setup would end
+                # the read before the output, and an empty read would plan as "everything differs")
+                cmd = self.conn.platform.show_running
+                out = nm.send_command(cmd, expect_string=self.CONFIG_END, read_timeout=60, strip_prompt=False,
+                                      strip_command=False)
+                lines = out.splitlines()
+                start = max((i + 1 for i, ln in enumerate(lines) if ln.rstrip().endswith(cmd)), default=0)
+                end = max((i + 1 for i, ln in enumerate(lines) if ln.strip() == "return"), default=len(lines))
+                return "\n".join(lines[start:end]) + "\n"
             return nm.send_command(self.conn.platform.show_running, read_timeout=60)
         except Exception as e:  # noqa: BLE001 - netmiko raises many kinds; all mean "no config read"
             raise DeviceError(self.conn.device, f"cannot read the running config: {type(e).__name__}: {e}") from None
@@ -304,6 +316,8 @@ class NetmikoDriver:
     def save(self) -> None:
         nm = self._require()
         try:
+            if self.conn.platform.prompted_apply:
+                nm.set_base_prompt()  # the change may have renamed the device (sysname): its prompt with it
             out = nm.save_config()
         except Exception as e:  # noqa: BLE001
             raise DeviceError(self.conn.device, f"save failed: {type(e).__name__}: {e}") from None

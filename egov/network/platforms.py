@@ -1,9 +1,9 @@
 """One record per device platform: how to name ports, talk to it (netmiko), diff it (hier_config)
 and save it. Data, not code paths: adding a platform is adding an entry here and its templates.
 
-Production runs huawei_vrp and hp_comware; the lab runs frr (routers, via vtysh) and cisco_ios
-(village switches emulated by fake-switches). `lab_platform()` maps a device to what stands
-in for it in the lab.
+Production runs huawei_vrp and hp_comware, and so does the lab (emulated, egov/lab/devices);
+frr (routers, via vtysh) and cisco_ios (fake-switches' 2960) remain platforms an estate may
+declare. `lab_platform()` is the declared platform.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from hier_config import Platform as HPlatform
 
-from egov.core.model import Device, DeviceRole
+from egov.core import ports
+from egov.core.model import Device
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Platform:
     name: str
     netmiko: str  # netmiko device_type
     hier: HPlatform  # hier_config platform for remediation/rollback
-    ports: dict[str, str]  # logical interface kind -> name format ({n} index, {vlan})
+    ports: dict[str, str]  # logical interface kind -> name format ({n} index, {vlan}): egov.core.ports
     show_running: str
     save: tuple[str, ...]  # commands (in enable/user view) that persist the running config
     error_pattern: str  # device output that means the command was rejected
@@ -94,17 +95,7 @@ PLATFORMS: dict[str, Platform] = {
         name="huawei_vrp",
         netmiko="huawei",
         hier=HPlatform.HUAWEI_VRP,
-        ports={
-            "loopback": "LoopBack0",
-            "uplink": "GigabitEthernet0/0/1",
-            "downlink": "GigabitEthernet1/0/{n}",
-            "site": "GigabitEthernet2/0/{n}",
-            "lan": "Vlanif{vlan}",
-            "lan_trunk": "GigabitEthernet0/0/2",
-            "access": "GigabitEthernet0/0/{n}",
-            "access_uplink": "XGigabitEthernet0/0/1",
-            "svi": "Vlanif{vlan}",
-        },
+        ports=ports.PORTS["huawei_vrp"],
         show_running="display current-configuration",
         save=("save",),
         error_pattern=r"Error:|Unrecognized command|Incomplete command|Wrong parameter",
@@ -119,17 +110,7 @@ PLATFORMS: dict[str, Platform] = {
         name="hp_comware",
         netmiko="hp_comware",
         hier=HPlatform.HP_COMWARE5,
-        ports={
-            "loopback": "LoopBack0",
-            "uplink": "GigabitEthernet1/0/1",
-            "downlink": "GigabitEthernet2/0/{n}",
-            "site": "GigabitEthernet3/0/{n}",
-            "lan": "Vlan-interface{vlan}",
-            "lan_trunk": "GigabitEthernet1/0/2",
-            "access": "GigabitEthernet1/0/{n}",
-            "access_uplink": "Ten-GigabitEthernet1/0/25",
-            "svi": "Vlan-interface{vlan}",
-        },
+        ports=ports.PORTS["hp_comware"],
         show_running="display current-configuration",
         save=("save force",),
         error_pattern=r"% Unrecognized command|% Incomplete command|% Wrong parameter|% Too many parameters",
@@ -146,12 +127,7 @@ PLATFORMS: dict[str, Platform] = {
         name="cisco_ios",
         netmiko="cisco_ios",
         hier=HPlatform.CISCO_IOS,
-        ports={
-            "access": "FastEthernet0/{n}",
-            "access_uplink": "GigabitEthernet0/1",
-            "access_spare": "GigabitEthernet0/2",
-            "svi": "Vlan{vlan}",
-        },
+        ports=ports.PORTS["cisco_ios"],
         show_running="show running-config",
         save=("write memory",),
         error_pattern=r"% Invalid input|% Incomplete command|No such command|Command rejected|% Ambiguous",
@@ -165,7 +141,7 @@ PLATFORMS: dict[str, Platform] = {
         name="frr",
         netmiko="cisco_ios",
         hier=HPlatform.CISCO_IOS,
-        ports={"loopback": "lo", "uplink": "uplink", "downlink": "down{n}", "site": "dc{n}", "lan": "{kind}"},
+        ports=ports.PORTS["frr"],
         show_running="show running-config",
         save=("write memory",),
         error_pattern=r"% Unknown command|% Invalid|% Command incomplete|% Ambiguous|% Configuration failed",
@@ -195,8 +171,10 @@ def commit_mode(platform: str, model: str | None) -> str:
 
 
 def lab_platform(device: Device) -> str:
-    """What stands in for `device` in the lab: FRR for routers, an emulated 2960 for switches."""
-    return "cisco_ios" if device.role == DeviceRole.village_access else "frr"
+    """What the lab runs `device` on: the platform the estate declares (VRP/Comware emulated by
+    egov.lab.devices with FRR carrying out the routers' layer 3; `frr` and `cisco_ios` as
+    themselves). The lab substitutes nothing."""
+    return str(device.platform)
 
 
 def get(name: str) -> Platform:

@@ -19,8 +19,8 @@ def test_zz_down_leaves_nothing(egov_lab, lab_state):
     assert netns_list("egov-") == []
     mounts = Path("/proc/mounts").read_text()
     assert str(lab_state) not in mounts and "egov-" not in mounts
-    for pattern in ("hostinit.sh", "/usr/lib/frr/", "egov.lab.switches", str(lab_state), "egov.cloud.compute",
-                    "uwsgi", "mariadbd", "nova-", "rabbitmq", "epmd -daemon"):
+    for pattern in ("hostinit.sh", "/usr/lib/frr/", "egov.lab.switches", "egov.lab.devices", str(lab_state),
+                    "egov.cloud.compute", "uwsgi", "mariadbd", "nova-", "rabbitmq", "epmd -daemon"):
         procs = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip()
         assert procs == "", f"left running: {pattern}"
     assert not (lab_state / "lab").exists() and not Path("/run/egov-net").exists()

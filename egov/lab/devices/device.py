@@ -70,6 +70,9 @@ class Device:
         self.commits: list[Commit] = []
         self.trial = None  # (handle, configuration to revert to) of a pending trial / delay
         self.events: list[str] = []  # what the device did by itself (reverts), for tests and logs
+        # the router's layer 3 in the lab (server.py: FRR in its namespace): `display ospf peer`
+        # asks it; None on a device that routes nothing here
+        self.ospf_peers: Callable[[bool], str] | None = None
 
     @property
     def vrp(self) -> bool:
@@ -225,6 +228,8 @@ class Session:
         if d.dialect == "vrpv8" and self._is(w, "display", "configuration", "commit", "list"):
             rows = [f"{i + 1:<6}{c.id:<14}{c.kind:<10}{c.label or '-'}" for i, c in enumerate(reversed(d.commits))]
             return Reply("\n".join(["No.   CommitId      Type      Label", *rows]) + "\n")
+        if self._is(w, "display", "ospf", "peer") or self._is(w, "display", "ospf", "peer", "brief"):
+            return Reply(d.ospf_peers(len(w) == 4) if d.ospf_peers else "")
         if not self.system:
             return self._user_view(w, s)
         if self._is(w, "return"):

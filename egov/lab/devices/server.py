@@ -34,6 +34,7 @@ from twisted.conch.insults import insults
 from twisted.conch.ssh import factory, keys, session
 from twisted.cred import checkers, portal
 
+from egov.lab.devices import l3
 from egov.lab.devices.device import Device, Reply, Session
 
 log = logging.getLogger("egov.lab.devices")
@@ -120,8 +121,10 @@ class Shell(SwitchSSHShell):
             self.terminal.loseConnection()
 
 
-class _Coalescing:
-    """Writes within one reactor turn leave as one SSH packet."""
+class Coalescing:
+    """Writes within one reactor turn leave as one SSH packet (a terminal that echoes every
+    character in its own packet costs the client thousands of decryptions for a pasted change;
+    a real device's line buffer does not). Also used by egov.lab.switches."""
 
     def __init__(self, transport):
         self._t = transport
@@ -154,7 +157,7 @@ class _Coalescing:
 class _Avatar(ssh_service.SSHDemoAvatar):
     def openShell(self, protocol):
         server = insults.ServerProtocol(Shell, self, switch_core=self.switch_core)
-        server.makeConnection(_Coalescing(protocol))
+        server.makeConnection(Coalescing(protocol))
         protocol.makeConnection(session.wrapProtocol(server))
 
 
@@ -176,6 +179,77 @@ def listen(reactor, core: EmulatedCore, address: str, port: int, users: dict[str
     pub, priv = _host_keys()
     f.publicKeys, f.privateKeys = {b"ssh-rsa": pub}, {b"ssh-rsa": priv}
     return reactor.listenTCP(port=port, factory=f, interface=address)
+
+
+# ---------------------------------------------------------------------------- layer 3 (FRR)
+
+
+class Router:
+    """A device whose layer 3 the lab carries out with FRR (l3.py): whenever its running
+    configuration differs from what was last realised (a change typed, a commit, a revert, a
+    rollback), FRR is brought to it, off the reactor thread; `display ospf peer` reads FRR."""
+
+    def __init__(self, device: Device, frr_dir: str, interfaces: dict[str, str]):
+        self.device = device
+        self.frr = l3.Frr(frr_dir)
+        self.interfaces = interfaces
+        self.realised: tuple | None = None  # (running lines, FRR daemons' pids) FRR was last brought to
+        self.busy = False
+        self.error = ""
+        self.retry_at = 0.0
+        self.unrealised: list[str] = []
+        device.ospf_peers = self.peers
+
+    def _daemons(self) -> tuple[str, ...]:
+        """The FRR daemons' pids: a restarted FRR (empty) is brought to the configuration again."""
+        out = []
+        for name in ("zebra", "ospfd", "staticd"):
+            try:
+                out.append(Path(self.frr.dir, f"{name}.pid").read_text().strip())
+            except OSError:
+                out.append("")
+        return tuple(out)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.error and self.realised is not None and self.realised[0] == self.device.running.lines()
+
+    def tick(self, reactor) -> None:
+        key = (self.device.running.lines(), self._daemons())
+        if self.busy or key == self.realised or reactor.seconds() < self.retry_at:
+            return
+        self.busy = True
+        from twisted.internet import threads
+
+        want = l3.realise(self.device.running.copy(), self.interfaces)
+        d = threads.deferToThread(self.frr.apply, want)
+
+        def done(_):
+            self.busy, self.realised, self.error, self.unrealised = False, key, "", want.unrealised
+
+        def failed(f):
+            self.busy, self.error, self.retry_at = False, str(f.value)[:300], reactor.seconds() + 2
+            log.warning("%s: FRR not brought to the configuration: %s", self.device.name, self.error)
+
+        d.addCallbacks(done, failed)
+
+    def peers(self, brief: bool) -> str:
+        node = self.device.running.child("ospf 1") or next(
+            (c for c in self.device.running.children if c.text.split()[:1] == ["ospf"]), None)
+        rid = node.text.split()[-1] if node is not None and "router-id" in node.text else "0.0.0.0"
+        try:
+            peers = self.frr.neighbors()
+        except Exception as e:  # noqa: BLE001 - FRR down: the device shows no peers, as one whose OSPF died
+            log.warning("%s: no OSPF neighbours from FRR: %s", self.device.name, e)
+            peers = []
+        return l3.ospf_peer_text(self.device.dialect, rid, peers, self.interfaces, brief=brief)
+
+
+def _status(path: Path, routers: list[Router]) -> None:
+    """What each router realises and what it does not, for `egov lab status` (0600 JSON)."""
+    doc = {r.device.name: {"in_sync": r.in_sync, "error": r.error,
+                           "unrealised": r.unrealised} for r in routers}
+    _write_private(path, json.dumps(doc, indent=1))
 
 
 # ---------------------------------------------------------------------------- the process
@@ -202,8 +276,25 @@ def build(spec: dict, reactor) -> list[EmulatedCore]:
                 if bad:
                     log.warning("%s: %d saved lines refused at boot (first: %s)", d["name"], len(bad), bad[0])
             dev.on_save = functools.partial(_write_private, path)
+        if d.get("frr"):
+            core.router = Router(dev, d["frr"]["dir"], d["frr"]["interfaces"])
         listen(reactor, core, d.get("address", "127.0.0.1"), int(d.get("port", 22)), users)
         cores.append(core)
+    routers = [c.router for c in cores if getattr(c, "router", None) is not None]
+    if routers:
+        from twisted.internet import task
+
+        status = Path(spec["status"]) if spec.get("status") else None
+        every = [0]
+
+        def tick():
+            for r in routers:
+                r.tick(reactor)
+            every[0] += 1
+            if status is not None and every[0] % 10 == 0:
+                _status(status, routers)
+
+        task.LoopingCall(tick).start(float(spec.get("realise_every", 0.2)))
     return cores
 
 

@@ -198,3 +198,42 @@ def test_a_line_that_asks_a_question_is_answered_no_and_refused(emu):
         assert "10.4.4.4" not in drv.running()  # the session is back in user view and usable
     finally:
         drv.close()
+
+
+@pytest.mark.parametrize("dialect", list(CASES))
+def test_wrong_credentials_are_one_line_naming_the_device(emu, dialect):
+    import dataclasses
+
+    conn = dataclasses.replace(_conn(emu, f"s-{dialect}"), password="not-the-password")
+    with pytest.raises(drivers.AuthFailed) as e:
+        drivers.connect(conn)
+    assert str(e.value) == (f"s-{dialect}: login refused at 127.0.0.1:{conn.port} "
+                            f"(wrong credentials for user {USER!r})")
+
+
+@pytest.mark.parametrize("dialect", list(CASES))
+def test_a_device_whose_prompt_changed_is_pushed_back_to_its_name(emu, estate, tmp_path, dialect):
+    """Someone mistyped the sysname on the device: its prompt is no longer the name egov knows.
+    egov logs in all the same (the prompt is read, not assumed), plans the sysname back, pushes
+    it and converges; only that device is touched."""
+    key = f"s-{dialect}"
+    conn = _conn(emu, key)
+    drv = drivers.connect(conn)
+    try:
+        drv.apply([f"sysname {key}-tpyo"])
+        if dialect == "vrpv8":
+            drv.confirm()
+        assert f"sysname {key}-tpyo" in drv.running()
+    finally:
+        drv.close()
+    text = f"sysname {key}\n"
+    nd = NetDevice(key, "village_access", "villages", None, PLATFORM[dialect], conn, text)
+    o = push.push_device(nd, backup=BackupStore(tmp_path, "panyu").new("typo"), connect=drivers.connect,
+                         run_dir=tmp_path)
+    assert o.status == "pushed", (o.error, o.steps)
+    drv = drivers.connect(conn)
+    try:
+        running = drv.running()
+        assert f"sysname {key}\n" in running.replace("\r", "") and "tpyo" not in running
+    finally:
+        drv.close()

@@ -21,12 +21,17 @@ def estate():
 
 
 def _devs(estate, ids=None):
-    rendered = render.render_all(estate, lab=True)
+    """The estate's devices as if it declared FRR routers and Cisco village switches (platforms an
+    estate may declare; the fakes in fakes.py behave like those two)."""
+    from egov.core import topology
+    from egov.core.model import DeviceRole
+
+    its = topology.intents(estate)
     out = {}
     for _, d in estate.devices():
         if ids and d.id not in ids:
             continue
-        r = rendered[d.id]
+        r = render.render_intent(its[d.id], "cisco_ios" if d.role == DeviceRole.village_access else "frr")
         p = platforms.get(r.platform)
         town = next((t.id for t in estate.network.towns if d.id == t.router.id or d in t.villages), None)
         out[d.id] = fleet.NetDevice(d.id, str(d.role), fleet.TIERS[d.role], town, r.platform,

@@ -96,18 +96,20 @@ def test_transit_addresses_are_unique_and_in_the_pool(estate):
                 assert back.peer_address == lk.address.ip and lk.peer_address == back.address.ip
 
 
-def test_lab_platforms(estate):
-    r = render.render_all(estate, lab=True, devices=["panyu-core", "shiqiao-v001"])
-    assert r["panyu-core"].platform == "frr" and r["shiqiao-v001"].platform == "cisco_ios"
-    assert "ip route 10.20.0.0/16 10.31.255.2" in r["panyu-core"].text
+def test_the_lab_renders_the_declared_platforms(estate):
+    r = render.render_all(estate, lab=True, devices=["panyu-core", "shiqiao-v001", "shatou-v002"])
+    assert {d: x.platform for d, x in r.items()} == {"panyu-core": "huawei_vrp", "shiqiao-v001": "huawei_vrp",
+                                                    "shatou-v002": "hp_comware"}
+    assert r == render.render_all(estate, lab=False, devices=["panyu-core", "shiqiao-v001", "shatou-v002"])
+    assert "ip route-static 10.20.0.0 255.255.0.0 10.31.255.2" in r["panyu-core"].text
 
 
 def test_estate_template_overrides_egov_s(panyu):
-    (panyu.path / "templates" / "cisco_ios").mkdir(parents=True)
-    (panyu.path / "templates" / "cisco_ios" / "village_access.j2").write_text("hostname {{ i.device.id }}-local\n")
+    (panyu.path / "templates" / "huawei_vrp").mkdir(parents=True)
+    (panyu.path / "templates" / "huawei_vrp" / "village_access.j2").write_text("sysname {{ i.device.id }}-local\n")
     e = load_estate(panyu.path)
     assert (
-        render.render_all(e, lab=True, devices=["shiqiao-v001"])["shiqiao-v001"].text == "hostname shiqiao-v001-local\n"
+        render.render_all(e, lab=True, devices=["shiqiao-v001"])["shiqiao-v001"].text == "sysname shiqiao-v001-local\n"
     )
 
 
@@ -119,10 +121,10 @@ def test_unknown_device_and_missing_template_are_one_clear_line(estate):
 
 
 def test_template_error_names_device_and_template(panyu):
-    (panyu.path / "templates" / "frr").mkdir(parents=True)
-    (panyu.path / "templates" / "frr" / "core.j2").write_text("hostname {{ i.device.nosuch }}\n")
+    (panyu.path / "templates" / "huawei_vrp").mkdir(parents=True)
+    (panyu.path / "templates" / "huawei_vrp" / "core.j2").write_text("sysname {{ i.device.nosuch }}\n")
     e = load_estate(panyu.path)
-    with pytest.raises(render.RenderError, match=r"panyu-core: template frr/core.j2: .*nosuch"):
+    with pytest.raises(render.RenderError, match=r"panyu-core: template huawei_vrp/core.j2: .*nosuch"):
         render.render_all(e, lab=True, devices=["panyu-core"])
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from egov.core import topology
 from egov.core.loader import load_estate
+from egov.lab.devices.process import free_ports, start
 from egov.network import platforms, render
 from egov.network.plan import plan
 
@@ -37,16 +38,6 @@ SCRATCH = [f"scratch-{d}" for d in NETMIKO]
 _VERIFY = {"vrp5": {}, "vrpv8": {}, "comware7": {"global_cmd_verify": True}}
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 class Emulator:
     """One `python -m egov.lab.devices` process on loopback."""
 
@@ -54,21 +45,14 @@ class Emulator:
         creds = tmp / "creds.json"
         creds.write_text(json.dumps({"username": USER, "password": PASSWORD}))
         os.chmod(creds, 0o600)
-        for d, port in zip(devices, _free_ports(len(devices))):
+        for d, port in zip(devices, free_ports(len(devices))):
             d.setdefault("address", "127.0.0.1")
             d["port"] = port
         self.devices = {d.get("key", d["name"]): d for d in devices}
-        spec = tmp / "spec.json"
-        spec.write_text(json.dumps({"credentials": str(creds), "saved": str(tmp / "saved"), "devices": devices}))
         self.saved = tmp / "saved"
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "egov.lab.devices", str(spec)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        self.start_seconds = time.monotonic() - t0
-        if not line.startswith("ready"):
-            self.proc.kill()
-            raise RuntimeError(f"emulator did not start: {line}{self.proc.stderr.read()}")
+        self.proc, self.start_seconds = start(
+            "egov.lab.devices", {"credentials": str(creds), "saved": str(self.saved), "devices": devices},
+            spec_path=tmp / "spec.json", cwd=ROOT)
 
     def netmiko(self, key: str, **kw):
         from netmiko import ConnectHandler
@@ -273,7 +257,7 @@ def test_a_bad_spec_is_one_line_and_a_non_zero_exit(tmp_path, case, expect):
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
-    dev = {"name": "x", "address": "127.0.0.1", "port": _free_ports(1)[0], "dialect": "vrp5"}
+    dev = {"name": "x", "address": "127.0.0.1", "port": free_ports(1)[0], "dialect": "vrp5"}
     if case == "dialect":
         dev["dialect"] = "ios"
     if case == "port":
