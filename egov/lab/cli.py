@@ -274,3 +274,34 @@ def mirror_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
     else:
         out.print(f"mirror {'current' if why is None else 'stale: ' + why}: {m['packages']} packages, "
                   f"{m['bytes'] / 1e6:.0f} MB, {m['wheels']} wheels, key {m['fingerprint']}", highlight=False)
+
+
+image_app = typer.Typer(no_args_is_help=True, help="The lab hosts' minimal Debian image (mmdebstrap, cached).")
+lab_app.add_typer(image_app, name="image")
+
+
+@image_app.command("build")
+def image_build(ctx: typer.Context,
+                rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if the cache is sound."),
+                as_json: bool = typer.Option(False, "--json")):
+    """Build the hosts' image unless a sound one is cached (a corrupt one is named and rebuilt)."""
+    import json
+
+    from egov.lab import image
+
+    c: Ctx = ctx.obj
+    t0 = time.monotonic()
+    with c.change("lab image build") as rec:
+        with err.status("building the hosts' image (mmdebstrap minbase + a cloud image's packages)"):
+            img, built = image.ensure(c.state_dir, rebuild=rebuild, note=lambda m: err.print(f"egov: {m}"))
+        if built:
+            rec.changes.append(f"image {img.key} built")
+        rec.details["image"] = img.key
+    m = json.loads(img.manifest.read_text())
+    took = time.monotonic() - t0
+    if as_json:
+        emit_json({"ok": True, "key": img.key, "rootfs": str(img.rootfs), "built": built, "seconds": round(took, 1),
+                   "packages": m["recipe"]["packages"], "installed": len(m["installed"])})
+        return
+    what = f"built in {took:.1f}s" if built else f"cached (built {m['built_at']} in {m['seconds']}s)"
+    out.print(f"image {img.key}: {what}; {len(m['installed'])} packages installed; {img.rootfs}", highlight=False)

@@ -33,6 +33,18 @@ from egov.lab.netns import LabError
 
 HOSTINIT = Path(__file__).with_name("hostinit.sh")
 OVERLAY_DIRS = ("etc", "usr", "var", "root", "home", "opt", "srv")
+# The capabilities a host keeps (its PID 1's bounding set; everything else is dropped, including any
+# capability a future kernel adds). A host has no user namespace, so its root is the machine's root:
+# what is not namespaced must go. Kept: file ownership and permissions, identities (sshd, runuser),
+# its own network namespace (NET_ADMIN: the service address, NET_RAW: arping; ip_forward), chroot
+# (sshd's privilege separation). Dropped, among others: SYS_TIME (the machine's clock), SYS_MODULE,
+# SYS_RAWIO, MKNOD (no device cgroup here: a block device node would reach the machine's disks),
+# DAC_READ_SEARCH (open_by_handle_at escapes the mount namespace), SYS_ADMIN (mount: a fresh procfs
+# or a remount would make /proc/sys writable again), SYS_BOOT (kexec), SYS_PTRACE, SYS_NICE,
+# SYS_RESOURCE, IPC_LOCK, SYSLOG, AUDIT_CONTROL, MAC_*, BPF, PERFMON, WAKE_ALARM, LINUX_IMMUTABLE.
+HOST_CAPS = ("chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+             "net_bind_service", "net_broadcast", "net_admin", "net_raw", "ipc_owner", "sys_chroot",
+             "audit_write", "setfcap", "lease")
 SSHD_CONF = """\
 # written by egov lab: key-only root login with this host's own key
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -215,7 +227,8 @@ def boot(spec: HostSpec) -> bool:
         raise LabError(f"host {spec.id}: network namespace {spec.netns} is missing (plug it first)")
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "EGOV_HOST_ID": spec.id, "EGOV_HOST_DIR": str(spec.disk), "EGOV_OVERLAY_DIRS": " ".join(OVERLAY_DIRS),
-           "EGOV_MASK": " ".join(spec.mask), "EGOV_DISKS": _disks_env(spec), "LANG": "C.UTF-8"}
+           "EGOV_MASK": " ".join(spec.mask), "EGOV_DISKS": _disks_env(spec), "LANG": "C.UTF-8",
+           "EGOV_CAPS": "-all," + ",".join(f"+{c}" for c in HOST_CAPS)}
     console = open(spec.disk / "console.log", "ab")
     try:
         proc = subprocess.Popen(
