@@ -374,7 +374,7 @@ def _migrate(target: Target, p: HostApp, rel: Release, phase: str = "expand") ->
             msg = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:]
             after = ("no host was switched, the previous release keeps serving" if phase == "expand" else
                      "every host runs the new release; the schema keeps what the contract step would remove")
-            raise DeployFailed(f"{p.app}: schema migration ({phase}) failed on {p.host}: "
+            raise DeployFailed(f"{p.app}: schema migration failed on {p.host} ({phase} phase): "
                                f"{msg[0] if msg else out.exited}; {after}")
         return out.stdout.strip()
 
