@@ -150,6 +150,17 @@ def browser(request):
     assert all(p.stat().st_size > 1000 for p in shots)
 
 
+def _click(drv, by, what) -> None:
+    """Click something that loads a new page, and wait until the old one is gone (no stale reads)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = drv.find_element(By.TAG_NAME, "html")
+    drv.find_element(by, what).click()
+    WebDriverWait(drv, 20).until(ec.staleness_of(old))
+
+
 def _login(drv, base: str, username: str, key: bytes) -> None:
     from selenium.webdriver.common.by import By
 
@@ -158,7 +169,7 @@ def _login(drv, base: str, username: str, key: bytes) -> None:
     drv.find_element(By.NAME, "password").send_keys(PASSWORD)
     drv.find_element(By.NAME, "otp_token").send_keys(_code(key))
     drv.shot("login")
-    drv.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    _click(drv, By.CSS_SELECTOR, "form.form button[type=submit]")
 
 
 def test_a_citizen_finds_an_item_applies_and_tracks_it(served, browser):
@@ -171,17 +182,17 @@ def test_a_citizen_finds_an_item_applies_and_tracks_it(served, browser):
     browser.get(hall + "/")
     assert "百项服务事项" in browser.page_source
     browser.find_element(By.NAME, "q").send_keys(name)
-    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
+    _click(browser, By.CSS_SELECTOR, "form.search button")
     assert "?q=" in browser.current_url
     browser.shot("search")
-    browser.find_element(By.LINK_TEXT, name).click()
+    _click(browser, By.LINK_TEXT, name)
     assert BY_CODE[ITEM]["department"] in browser.page_source
     browser.shot("guide")
-    browser.find_element(By.LINK_TEXT, "在线申办").click()
+    _click(browser, By.LINK_TEXT, "在线申办")
     browser.find_element(By.NAME, "applicant_id").send_keys(served["persons"][1])
     browser.find_element(By.NAME, "applicant_phone").send_keys("13800138000")
     browser.find_element(By.NAME, "town_id").send_keys("shiqiao")
-    browser.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    _click(browser, By.CSS_SELECTOR, "form.form button[type=submit]")
     number = browser.find_element(By.ID, "number").text
     secret = browser.find_element(By.ID, "secret").text
     assert number.isdigit() and len(secret) >= 8
@@ -189,13 +200,13 @@ def test_a_citizen_finds_an_item_applies_and_tracks_it(served, browser):
     browser.get(hall + "/track/")
     browser.find_element(By.NAME, "number").send_keys(number)
     browser.find_element(By.NAME, "secret").send_keys(secret)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _click(browser, By.CSS_SELECTOR, "form button[type=submit]")
     assert "待受理" in browser.page_source
     browser.shot("tracked")
     browser.get(hall + "/track/")
     browser.find_element(By.NAME, "number").send_keys(number)
     browser.find_element(By.NAME, "secret").send_keys("WRONG123")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _click(browser, By.CSS_SELECTOR, "form button[type=submit]")
     assert "待受理" not in browser.page_source  # the number alone reveals nothing
 
 
@@ -212,10 +223,10 @@ def test_staff_log_in_with_totp_and_approve(served, browser):
     _login(browser, base, "clerk-b1", key)
     assert "审批工作台" in browser.page_source
     browser.shot("workbench")
-    browser.find_element(By.LINK_TEXT, str(app["id"])).click()
-    browser.find_element(By.CSS_SELECTOR, "button[value=accept]").click()
+    _click(browser, By.LINK_TEXT, str(app["id"]))
+    _click(browser, By.CSS_SELECTOR, "button[value=accept]")
     assert browser.find_element(By.ID, "status").text == "已受理"
-    browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+    _click(browser, By.CSS_SELECTOR, "button[value=approve]")
     assert browser.find_element(By.ID, "status").text.startswith("已办结")
     browser.shot("approved")
 
