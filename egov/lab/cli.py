@@ -71,13 +71,28 @@ def up(ctx: typer.Context):
     up_stage(ctx.obj)
 
 
+def _may_go_up(lab: Lab) -> bool:
+    """Whether `lab up` would pass its refusals (root, kernel, another state dir's lab): the mirror is
+    built only then; otherwise `lab up` itself refuses, with its one line and its journal record."""
+    from egov.lab.lab import preflight
+    from egov.lab.netns import LabError
+
+    try:
+        preflight()
+        lab.network.preflight()
+        lab._owner_check()
+    except LabError:
+        return False
+    return True
+
+
 def up_stage(c: Ctx, *, hosts: bool = True) -> None:
     """`egov lab up` (also the first stage of `egov up`). With `hosts=False` only the lab's network,
     routers and bridges: a cloud makes the sites' hosts."""
     lab = Lab.of(c.estate(), c.state_dir)
     t0 = time.monotonic()
     mirrors = c.estate().meta.mirrors
-    if mirrors is not None and mirrors.served_by is not None:
+    if mirrors is not None and mirrors.served_by is not None and _may_go_up(lab):
         mirror_stage(c)  # its host serves it from its first boot (a lab host or a cloud-made one; cached)
     with c.change("lab up") as rec, Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                                              TimeElapsedColumn(), console=err, transient=True) as bar:
