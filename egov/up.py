@@ -47,9 +47,9 @@ def up(c: Ctx, *, cloud: str | None = None) -> None:
     elif cloud == "embedded":
         lab_up_stage(c, hosts=False)  # takes in the servers that exist already
         cloud_up_stage(c)
-        # servers, and the database hosts' volumes (cinder), mounted where the data directory lives;
+        # the embedded cloud has no block storage: data stays on the servers' root disks;
         # the servers it makes are taken into the lab (host keys pinned, SSH checked) by apply
-        apply_stage(c)
+        apply_stage(c, without_volumes=True)
     else:
         raise EgovError(f"--cloud {cloud}: only `embedded` is built in (for another cloud run "
                         "`egov cloud apply --cloud NAME`, then `egov build` with EGOV_TARGET=real)")

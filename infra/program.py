@@ -89,8 +89,7 @@ def declare(graph: Graph, *, cloud: str | None = None) -> dict[str, pulumi.Custo
                 metadata=p["metadata"], tags=tags, opts=in_project(r))
         elif k == "volume":
             res = openstack.blockstorage.Volume(n, name=n, size=p["size"], description=p["description"],
-                                                metadata={"egov": graph.estate, **p.get("metadata", {})},
-                                                opts=in_project(r))
+                                                metadata={"egov": graph.estate}, opts=in_project(r))
         elif k == "volume_attachment":
             res = openstack.compute.VolumeAttach(n.replace("@", "-on-"), instance_id=rid("server", p["server"]),
                                                  volume_id=rid("volume", p["volume"]), opts=in_project(r))

@@ -1,12 +1,10 @@
 """`egov cloud up|down`: a real OpenStack control plane on this machine, no systemd.
 
-keystone, glance, placement, nova, neutron and cinder (from PyPI, in egov's virtualenv) run under uWSGI or
+keystone, glance, placement, nova and neutron (from PyPI, in egov's virtualenv) run under uWSGI or
 as plain processes; MariaDB and RabbitMQ (Debian packages) are started by hand with their data
 under `<state dir>/cloud/embedded/`. Everything listens on 127.0.0.1 only. nova's compute driver
 is `egov.cloud.novadriver.LabDriver`: every server becomes a lab host. neutron binds every port
-with `egov.cloud.binding` (there are no agents: the lab's bridges are the data plane). cinder's
-volume driver is `egov.cloud.cinderdriver.LabFileDriver`: a volume is a sparse file with ext4 under
-`<state dir>/cloud/embedded/state/volumes/`, attached to the lab host through a loop device.
+with `egov.cloud.binding` (there are no agents: the lab's bridges are the data plane).
 
 Every step is idempotent (a second `up` finds everything running and changes nothing); generated
 passwords live in `secrets.json` (0600) and `clouds.yaml` (0600) next to the data, never in logs.
@@ -37,19 +35,16 @@ CLOUD_NAME = "egov-embedded"
 REGION = "RegionOne"
 COMPUTE_HOST = "egov-compute"
 IMAGE_NAME = "debian-12-lab"
-PORTS = {"keystone": 5000, "glance": 9292, "placement": 8778, "nova": 8774, "neutron": 9696, "cinder": 8776}
+PORTS = {"keystone": 5000, "glance": 9292, "placement": 8778, "nova": 8774, "neutron": 9696}
 RABBIT_PORT = 5672
 SERVICE_TYPES = {"keystone": "identity", "glance": "image", "placement": "placement",
-                 "nova": "compute", "neutron": "network", "cinder": "block-storage"}
-ENDPOINT_PATH = {"cinder": "/v3/%(project_id)s"}
+                 "nova": "compute", "neutron": "network"}
 MYSQL_DBS = {"nova_api": "nova", "nova": "nova", "nova_cell0": "nova", "placement": "placement",
-             "neutron": "neutron", "cinder": "cinder"}
+             "neutron": "neutron"}
 WSGI_MODULE = {"keystone": "keystone.wsgi.api:application", "glance": "glance.wsgi.api:application",
                "placement": "placement.wsgi.api:application", "nova": "nova.wsgi.osapi_compute:application",
-               "neutron": "neutron.wsgi.api:application", "cinder": "cinder.wsgi.api:application"}
-DAEMONS = ("nova-conductor", "nova-scheduler", "nova-compute", "cinder-scheduler", "cinder-volume")
-STORAGE_HOST = "egov-storage"
-VOLUME_BACKEND = "lab"
+               "neutron": "neutron.wsgi.api:application"}
+DAEMONS = ("nova-conductor", "nova-scheduler", "nova-compute")
 # every process `up` starts that `down` stops by its pid file (rabbitmq is stopped through rabbitmqctl)
 PROCESSES = (*(f"{s}-api" for s in PORTS), *DAEMONS, "mariadb")
 
@@ -110,8 +105,8 @@ class Embedded:
             return self._secrets
         p = self.dir / "secrets.json"
         data = json.loads(p.read_text()) if p.exists() else {}
-        want = ["admin", "rabbit", "mysql_nova", "mysql_placement", "mysql_neutron", "mysql_cinder",
-                "svc_nova", "svc_glance", "svc_placement", "svc_neutron", "svc_cinder"]
+        want = ["admin", "rabbit", "mysql_nova", "mysql_placement", "mysql_neutron",
+                "svc_nova", "svc_glance", "svc_placement", "svc_neutron"]
         if any(k not in data for k in want):
             for k in want:
                 data.setdefault(k, _rnd.token_urlsafe(18))
@@ -343,6 +338,8 @@ enabled_filters = ComputeFilter
 enabled = false
 [glance]
 region_name = {REGION}
+[cinder]
+catalog_info = volumev3::publicURL
 [egov]
 realise = {self.dir}/realise.json
 registry = {st}/nova/lab-instances.json
@@ -351,7 +348,6 @@ registry = {st}/nova/lab-instances.json
             + self._svc_auth("placement", "placement")
             + self._svc_auth("neutron", "neutron")
             + self._svc_auth("service_user", "nova", "send_service_user_token = false\n")
-            + self._svc_auth("cinder", "nova", f"catalog_info = block-storage::publicURL\nos_region_name = {REGION}\n")
         )
         files[e / "nova" / "api-paste.ini"] = (venv_etc / "nova" / "api-paste.ini").read_text()
         files[e / "neutron" / "neutron.conf"] = f"""[DEFAULT]
@@ -385,33 +381,6 @@ vni_ranges = 1:10000
 flat_networks = *
 """
         files[e / "neutron" / "api-paste.ini"] = (venv_etc / "neutron" / "api-paste.ini").read_text()
-        files[e / "cinder" / "cinder.conf"] = f"""[DEFAULT]
-state_path = {st}/cinder
-transport_url = {self._transport()}
-auth_strategy = keystone
-host = {STORAGE_HOST}
-my_ip = 127.0.0.1
-enabled_backends = {VOLUME_BACKEND}
-osapi_volume_workers = 1
-osapi_volume_listen = 127.0.0.1
-api_paste_config = {e}/cinder/api-paste.ini
-report_interval = 10
-periodic_interval = 60
-default_log_levels = amqp=WARN,amqplib=WARN,oslo.messaging=WARN,sqlalchemy=WARN,keystonemiddleware=WARN,routes.middleware=WARN,stevedore=WARN,urllib3.connectionpool=WARN,oslo_policy=WARN
-[database]
-connection = {self._db_url('cinder')}
-[oslo_concurrency]
-lock_path = {lock}
-[oslo_messaging_notifications]
-driver = noop
-[coordination]
-backend_url = file://{st}/cinder/coordination
-[{VOLUME_BACKEND}]
-volume_driver = egov.cloud.cinderdriver.LabFileDriver
-volume_backend_name = {VOLUME_BACKEND}
-egov_volumes_dir = {st}/volumes
-""" + self._authtoken("cinder") + self._svc_auth("nova", "nova", "interface = public\n")
-        files[e / "cinder" / "api-paste.ini"] = (venv_etc / "cinder" / "api-paste.ini").read_text()
         for svc in PORTS:
             files[e / "uwsgi" / f"{svc}.ini"] = f"""[uwsgi]
 http = 127.0.0.1:{PORTS[svc]}
@@ -427,7 +396,7 @@ buffer-size = 65535
 thunder-lock = true
 daemonize2 = {lg}/{svc}-api.log
 pidfile = {self.run}/{svc}-api.pid
-""" + (f"pyargv = --config-file {e}/cinder/cinder.conf --log-file {lg}/cinder-app.log\n" if svc == "cinder" else "")
+"""
         return files
 
     def _env(self, svc: str) -> dict:
@@ -436,8 +405,7 @@ pidfile = {self.run}/{svc}-api.pid
                 "placement": {"OS_PLACEMENT_CONFIG_DIR": str(self.etc / "placement")},
                 "nova": {"OS_NOVA_CONFIG_DIR": str(self.etc / "nova")},
                 "neutron": {"OS_NEUTRON_CONFIG_DIR": str(self.etc / "neutron"),
-                            "OS_NEUTRON_CONFIG_FILES": "neutron.conf;plugins/ml2/ml2_conf.ini"},
-                "cinder": {}}[svc]
+                            "OS_NEUTRON_CONFIG_FILES": "neutron.conf;plugins/ml2/ml2_conf.ini"}}[svc]
 
     # ------------------------------------------------------------------ databases
     def _sync(self, svc: str) -> None:
@@ -474,10 +442,6 @@ pidfile = {self.run}/{svc}-api.pid
             self._run([b("neutron-db-manage"), "--config-file", str(e / "neutron" / "neutron.conf"),
                        "--config-file", str(e / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"), "upgrade", "heads"],
                       "neutron-db-manage upgrade")
-        elif svc == "cinder":
-            (self.dir / "state" / "cinder").mkdir(parents=True, exist_ok=True)
-            self._run([b("cinder-manage"), "--config-file", str(e / "cinder" / "cinder.conf"), "db", "sync"],
-                      "cinder-manage db sync")
 
     # ------------------------------------------------------------------ services
     def _api(self, svc: str) -> list[str]:
@@ -490,7 +454,7 @@ pidfile = {self.run}/{svc}-api.pid
         return [f"started {svc} API on 127.0.0.1:{PORTS[svc]}"]
 
     def _wait_api(self, svc: str) -> None:
-        path = {"keystone": "/v3", "glance": "/", "placement": "/", "nova": "/", "neutron": "/", "cinder": "/"}[svc]
+        path = {"keystone": "/v3", "glance": "/", "placement": "/", "nova": "/", "neutron": "/"}[svc]
 
         def ok() -> bool:
             try:
@@ -506,8 +470,8 @@ pidfile = {self.run}/{svc}-api.pid
         if _alive(self._pid(name)):
             return []
         argv = [sys.executable, "-m", "egov.cloud.compute"] if name == "nova-compute" else [_venv_bin(name)]
-        conf = self.etc / name.split("-")[0] / f"{name.split('-')[0]}.conf"
-        self._spawn(name, [*argv, "--config-file", str(conf), "--log-file", str(self.log / f"{name}.log")])
+        self._spawn(name, [*argv, "--config-file", str(self.etc / "nova" / "nova.conf"),
+                           "--log-file", str(self.log / f"{name}.log")])
         return [f"started {name}"]
 
     def connection(self, project: str = "admin"):
@@ -539,7 +503,7 @@ pidfile = {self.run}/{svc}-api.pid
                 service = idp.create_service(name=svc, type=stype)
                 for iface in ("public", "internal", "admin"):
                     idp.create_endpoint(service_id=service.id, interface=iface, region_id=REGION,
-                                        url=f"http://127.0.0.1:{PORTS[svc]}{ENDPOINT_PATH.get(svc, '')}")
+                                        url=f"http://127.0.0.1:{PORTS[svc]}")
         return changes
 
     def _clouds(self) -> list[str]:
@@ -574,21 +538,6 @@ pidfile = {self.run}/{svc}-api.pid
                    lambda: any(True for _ in conn.placement.resource_providers()), 60, "nova-compute.log")
         return ["mapped compute host"] if "Creating host mapping" in out else []
 
-    def _storage_ready(self, conn) -> None:
-        def ok() -> bool:
-            return any(s.binary == "cinder-volume" and s.state == "up" for s in conn.block_storage.services())
-        self._wait("cinder-volume", ok, 120, "cinder-volume.log")
-
-    def _release_volumes(self) -> list[str]:
-        """Loop devices still bound to this cloud's volume files (lab hosts that went without detaching)."""
-        out = []
-        for img in sorted((self.dir / "state" / "volumes").glob("*.img")):
-            r = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", str(img)], capture_output=True, text=True)
-            for dev in r.stdout.split():
-                subprocess.run(["losetup", "-d", dev], capture_output=True)
-                out.append(f"released {dev} ({img.name})")
-        return out
-
     # ------------------------------------------------------------------ up / down
     def up(self, progress: Progress = lambda _m: None) -> list[str]:
         for tool in ("mariadbd", "mariadb-install-db"):
@@ -599,8 +548,7 @@ pidfile = {self.run}/{svc}-api.pid
             raise CloudError("embedded cloud: rabbitmq-server not found (Debian package rabbitmq-server; "
                              "run scripts/install-deps)")
         for d in (self.dir, self.etc, self.log, self.run, self.done, self.dir / "state", self.dir / "lock",
-                  self.dir / "state" / "nova" / "instances", self.dir / "state" / "neutron",
-                  self.dir / "state" / "cinder", self.dir / "state" / "volumes"):
+                  self.dir / "state" / "nova" / "instances", self.dir / "state" / "neutron"):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         changes: list[str] = []
@@ -631,7 +579,6 @@ pidfile = {self.run}/{svc}-api.pid
         conn = self.connection()  # a new token: its catalog has the services just registered
         changes += self._image(conn)
         changes += self._compute_ready(conn)
-        self._storage_ready(conn)
         return changes
 
     def down(self) -> list[str]:
@@ -669,7 +616,7 @@ pidfile = {self.run}/{svc}-api.pid
                 pass
         for f in self.run.glob("*.pid") if self.run.exists() else []:
             f.unlink()
-        return changes + self._release_volumes()
+        return changes
 
     def status(self) -> dict:
         procs = {n: _alive(self._pid(n)) for n in (*PROCESSES, "rabbitmq-server")}

@@ -45,12 +45,6 @@ class Resource:
 
 
 # the order kinds are created in (deleted in reverse)
-# where a host's volume is mounted (the volume's `egov_mount` metadata; the embedded cloud's
-# compute driver mounts it there): a database host's is the parent of the PostgreSQL data
-# directory (playbooks/group_vars/all/postgresql.yml pg_data = /var/lib/postgresql/15/egov)
-DATA_MOUNTS = {"db": "/var/lib/postgresql/15"}
-DATA_MOUNT = "/srv/data"
-
 KINDS = ("image", "flavor", "keypair", "project", "network", "rbac", "subnet", "router", "router_interface",
          "security_group", "port", "volume", "server", "volume_attachment")
 # kinds egov never creates or deletes, only checks
@@ -187,10 +181,8 @@ def derive(estate: Estate, public_key: str) -> Graph:
                          proj, s.id, tuple(after)))
             if h.volume_gb:
                 vol = f"{h.id}-data"
-                mount = DATA_MOUNTS.get(h.role.value, DATA_MOUNT)
-                add(Resource("volume", vol, {"size": h.volume_gb, "description": f"{h.id} data",
-                                             "metadata": {"egov": estate.meta.name, "egov_mount": mount}},
-                             proj, s.id, (f"project/{proj}",)))
+                add(Resource("volume", vol, {"size": h.volume_gb, "description": f"{h.id} data"}, proj, s.id,
+                             (f"project/{proj}",)))
                 add(Resource("volume_attachment", f"{vol}@{h.id}", {"volume": vol, "server": h.id}, proj, s.id,
                              (f"volume/{vol}", f"server/{h.id}")))
     return Graph(estate.meta.name, sorted(res, key=lambda r: KINDS.index(r.kind)))

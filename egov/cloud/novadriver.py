@@ -4,11 +4,8 @@
 the lab's own host code (`egov.lab.host`): a network namespace, a private copy-on-write root,
 sshd as PID 1, each port's fixed IP on the lab bridge of its network, the server's keypair as
 root's authorized_keys. `power_off` is a power cut (`crash`), `power_on`/`reboot` boot it again,
-`destroy` removes it. `attach_volume`/`detach_volume` give the host the volume cinder's
-`egov.cloud.cinderdriver.LabFileDriver` made (a file on this machine): a loop device, a block
-device node in the host at nova's device name (/dev/sdb, ...) and its ext4 mounted at the volume's
-declared mountpoint (`egov.lab.host.attach_disk`). Names follow the lab's conventions (namespace
-`egov-h-<hostname>`, disk `<lab>/hosts/<hostname>`), so `egov lab status|crash|start` and every playbook reach a server
+`destroy` removes it. Names follow the lab's conventions (namespace `egov-h-<hostname>`, disk
+`<lab>/hosts/<hostname>`), so `egov lab status|crash|start` and every playbook reach a server
 exactly as they reach a host the lab made itself.
 
 Which bridge serves which neutron network comes from `realise.json`, written by `egov cloud up`
@@ -154,30 +151,6 @@ class LabDriver(fake.FakeDriver):
         if entry is not None:
             hostmod.crash(self._spec(entry))
         self.power_on(context, instance, network_info, block_device_info)
-
-    def _volume_host(self, instance, connection_info) -> tuple[hostmod.HostSpec, dict]:
-        entry = self._registry().get(instance.uuid)
-        if entry is None:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
-        if connection_info.get("driver_volume_type") != "egov_lab":
-            raise exception.VolumeDriverNotFound(driver_type=connection_info.get("driver_volume_type"))
-        return self._spec(entry), connection_info["data"]
-
-    def attach_volume(self, context, connection_info, instance, mountpoint, disk_bus=None, device_type=None,
-                      encryption=None):
-        spec, data = self._volume_host(instance, connection_info)
-        LOG.info("egov lab: volume %s on %s as %s at %s", data["volume_id"], spec.id, mountpoint, data["mount"])
-        try:
-            hostmod.attach_disk(spec, data["volume_id"], Path(data["path"]), data["mount"], mountpoint)
-        except hostmod.LabError as e:
-            raise exception.NovaException(f"egov lab: volume {data['volume_id']} on {spec.id}: {e}") from None
-        super().attach_volume(context, connection_info, instance, mountpoint, disk_bus, device_type, encryption)
-
-    def detach_volume(self, context, connection_info, instance, mountpoint, encryption=None):
-        entry = self._registry().get(instance.uuid)
-        if entry is not None:
-            hostmod.detach_disk(self._spec(entry), connection_info.get("data", {}).get("volume_id", ""))
-        super().detach_volume(context, connection_info, instance, mountpoint, encryption)
 
     def get_info(self, instance, use_cache=True):
         entry = self._registry().get(instance.uuid)

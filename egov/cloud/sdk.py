@@ -33,7 +33,6 @@ REPLACE_FIELDS = {"subnet": {"cidr", "network"}, "port": {"network"}, "flavor": 
 
 COMPUTE_QUOTAS = ("instances", "cores", "ram")
 NETWORK_QUOTAS = ("ports", "networks", "subnets", "routers", "security_groups", "security_group_rules")
-VOLUME_QUOTAS = ("volumes", "gigabytes")
 
 
 class CloudApiError(EgovError):
@@ -239,9 +238,8 @@ class Cloud:
             for v in c.block_storage.volumes(all_projects=True, details=True):
                 if (v.metadata or {}).get("egov") != self.graph.estate:
                     continue
-                put(Observed("volume", v.name, v.id, {"size": v.size, "description": v.description or "",
-                                                      "metadata": dict(v.metadata or {})},
-                             pname.get(v.project_id), status=v.status))
+                put(Observed("volume", v.name, v.id, {"size": v.size, "description": v.description or ""},
+                             status=v.status))
                 for a in v.attachments or []:
                     if a.get("server_id") in servers:
                         put(Observed("volume_attachment", f"{v.name}@{servers[a['server_id']]}",
@@ -291,15 +289,8 @@ class Cloud:
 
         def pair(q, used):  # a number, or a {limit, used|in_use} record
             return (q.get("limit", -1), q.get("used", q.get("in_use", 0))) if isinstance(q, dict) else (q, used)
-        out = {**{k: pair(getattr(qc, k), usage.get(k, 0)) for k in COMPUTE_QUOTAS},
-               **{k: pair(getattr(qn, k), 0) for k in NETWORK_QUOTAS}}
-        if self.has_volumes():  # cinder's own quotas: volumes, gigabytes
-            bs = c.block_storage
-            qv = (bs.get_quota_set_defaults(c.current_project_id) if pid is None
-                  else bs.get_quota_set(pid, usage=True))
-            vusage = getattr(qv, "usage", None) or {}
-            out.update({k: pair(getattr(qv, k), vusage.get(k, 0)) for k in VOLUME_QUOTAS})
-        return out
+        return {**{k: pair(getattr(qc, k), usage.get(k, 0)) for k in COMPUTE_QUOTAS},
+                **{k: pair(getattr(qn, k), 0) for k in NETWORK_QUOTAS}}
 
     def _quotas(self, creates: list[Action]) -> list[str]:
         flavors = {r.name: r.props for r in self.graph.of("flavor")}
@@ -390,7 +381,7 @@ class Cloud:
         elif r.kind == "volume":
             sc = self._scoped_conn(r.project)
             oid = sc.block_storage.create_volume(name=r.name, size=p["size"], description=p["description"],
-                                                 metadata={"egov": self.graph.estate, **p.get("metadata", {})}).id
+                                                 metadata={"egov": self.graph.estate}).id
             sc.block_storage.wait_for_status(sc.block_storage.get_volume(oid), "available", wait=300)
         elif r.kind == "volume_attachment":
             sc = self._scoped_conn(r.project)
@@ -443,10 +434,6 @@ class Cloud:
             net.update_port(have.id, **attrs)
         elif r.kind == "server":
             self.conn.compute.set_server_metadata(have.id, **p["metadata"])
-        elif r.kind == "volume":
-            if p["description"] != have.props.get("description"):
-                self.conn.block_storage.update_volume(have.id, description=p["description"])
-            self.conn.block_storage.set_volume_metadata(have.id, **p["metadata"])
         else:
             raise CloudApiError(f"egov cannot update a {r.kind} in place")
 
@@ -459,7 +446,7 @@ class Cloud:
                 c.compute.delete_server(srv)
                 c.compute.wait_for_delete(srv, wait=300)
         elif k == "volume_attachment":
-            c.compute.delete_volume_attachment(have.id[0], have.id[1], ignore_missing=True)  # (server, volume)
+            c.compute.delete_volume_attachment(have.id[1], have.id[0], ignore_missing=True)
         elif k == "volume":
             c.block_storage.delete_volume(have.id, ignore_missing=True)
         elif k == "port":

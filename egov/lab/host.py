@@ -10,11 +10,6 @@ This is the one piece anything can call to make a host appear (the lab's
 
 `crash(spec)` kills every process of the host at once (a power cut; the disk
 stays); `boot(spec)` brings it back; `destroy(spec)` removes it.
-
-`attach_disk(spec, ...)`/`detach_disk(spec, name)` give the host a data disk (a volume): a file
-on this machine behind a loop device, a block device node in the host and its filesystem mounted
-at a path of the host's, entering the host's mount namespace (nsenter); the host's `disks.json`
-keeps the list so every later boot mounts them before its services start.
 """
 
 from __future__ import annotations
@@ -227,7 +222,7 @@ def boot(spec: HostSpec) -> bool:
         raise LabError(f"host {spec.id}: network namespace {spec.netns} is missing (plug it first)")
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "EGOV_HOST_ID": spec.id, "EGOV_HOST_DIR": str(spec.disk), "EGOV_OVERLAY_DIRS": " ".join(OVERLAY_DIRS),
-           "EGOV_MASK": " ".join(spec.mask), "EGOV_DISKS": _disks_env(spec), "LANG": "C.UTF-8",
+           "EGOV_MASK": " ".join(spec.mask), "LANG": "C.UTF-8",
            "EGOV_CAPS": "-all," + ",".join(f"+{c}" for c in HOST_CAPS)}
     console = open(spec.disk / "console.log", "ab")
     try:
@@ -341,8 +336,6 @@ def _reap(pid: int) -> None:
 
 def destroy(spec: HostSpec, *, wipe_disk: bool) -> None:
     crash(spec)
-    for d in _disks(spec).values():  # the volumes outlive the host; their loop devices do not
-        _release(Path(d["image"]))
     netns.del_netns(spec.netns)
     if wipe_disk:
         wipe(spec)
@@ -350,76 +343,3 @@ def destroy(spec: HostSpec, *, wipe_disk: bool) -> None:
 
 def uptime(info: dict) -> float:
     return time.time() - info["booted_at"]
-
-
-# ----------------------------------------------------------------------------- data disks
-def _disks_file(spec: HostSpec) -> Path:
-    return spec.disk / "disks.json"
-
-
-def _disks(spec: HostSpec) -> dict:
-    try:
-        return json.loads(_disks_file(spec).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def _loop(image: Path) -> str:
-    """The loop device behind `image`, set up unless it is already."""
-    if not image.is_file():
-        raise LabError(f"disk image {image} is missing")
-    have = netns.run(["losetup", "-n", "-O", "NAME", "-j", str(image)]).stdout.split()
-    if have:
-        return have[0]
-    return netns.run(["losetup", "-f", "--show", str(image)]).stdout.strip()
-
-
-def _release(image: Path) -> None:
-    for dev in netns.run(["losetup", "-n", "-O", "NAME", "-j", str(image)], check=False).stdout.split():
-        netns.run(["losetup", "-d", dev], check=False)  # autoclear: freed once nothing has it mounted
-
-
-def _disks_env(spec: HostSpec) -> str:
-    """`loopdev=device=mountpoint` per data disk, for hostinit.sh to mount at boot."""
-    out = []
-    for d in _disks(spec).values():
-        out.append(f"{_loop(Path(d['image']))}={d['device']}={d['mount']}")
-    return " ".join(out)
-
-
-def attach_disk(spec: HostSpec, name: str, image: Path, mount: str, device: str) -> list[str]:
-    """Give the host the disk `image` as block device `device`, its filesystem mounted at `mount`
-    (idempotent; a running host gets it at once, a stopped one at its next boot)."""
-    for what, v in (("mountpoint", mount), ("device", device)):
-        if not v.startswith("/") or any(ch in v for ch in " =;'\"\\") or ".." in v.split("/"):
-            raise LabError(f"host {spec.id}: disk {name}: bad {what} {v!r}")
-    disks = _disks(spec)
-    changes = []
-    entry = {"image": str(image), "mount": mount, "device": device}
-    if disks.get(name) != entry:
-        disks[name] = entry
-        write_if_changed(_disks_file(spec), json.dumps(disks, indent=1), 0o600)
-        changes.append(f"{spec.id}: disk {name} at {mount}")
-    loop = _loop(image)
-    info = running(spec)
-    if info:
-        rdev = os.stat(loop).st_rdev
-        script = (f"[ -b '{device}' ] || mknod -m 0660 '{device}' b {os.major(rdev)} {os.minor(rdev)}; "
-                  f"mkdir -p '{mount}'; mountpoint -q '{mount}' || mount '{device}' '{mount}'")
-        netns.run(["nsenter", "-t", str(info["init_pid"]), "-m", "-r", "-w", "--", "/bin/sh", "-c", script])
-    return changes
-
-
-def detach_disk(spec: HostSpec, name: str) -> list[str]:
-    """Take the disk away (a running host loses it at once, as when a volume is pulled)."""
-    disks = _disks(spec)
-    d = disks.pop(name, None)
-    if d is None:
-        return []
-    info = running(spec)
-    if info:
-        script = (f"mountpoint -q '{d['mount']}' && umount -l '{d['mount']}'; rm -f '{d['device']}'; true")
-        netns.run(["nsenter", "-t", str(info["init_pid"]), "-m", "-r", "-w", "--", "/bin/sh", "-c", script])
-    write_if_changed(_disks_file(spec), json.dumps(disks, indent=1), 0o600)
-    _release(Path(d["image"]))
-    return [f"{spec.id}: disk {name} detached"]

@@ -3,7 +3,7 @@
 #   ip netns exec NETNS unshare --mount --uts --pid --fork --kill-child hostinit.sh
 # Builds the host's private root (one overlay per top-level dir over the machine's
 # own, upper layers on disk in $EGOV_HOST_DIR), pivots into it and execs sshd.
-# Inputs (environment): EGOV_HOST_ID, EGOV_HOST_DIR, EGOV_OVERLAY_DIRS, EGOV_MASK, EGOV_DISKS, EGOV_CAPS.
+# Inputs (environment): EGOV_HOST_ID, EGOV_HOST_DIR, EGOV_OVERLAY_DIRS, EGOV_MASK, EGOV_CAPS.
 # Host safety (no user namespace: a host's root is the machine's root, so what reaches kernel state
 # outside the namespaces is taken away as a container runtime would): /proc/sys read-only except
 # /proc/sys/net (per network namespace), the other machine-wide /proc files read-only or masked, and
@@ -58,12 +58,6 @@ mkdir -p "$H/tmp" && chmod 1777 "$H/tmp" && mount --bind "$H/tmp" "$R/tmp"
 # hide egov's own state (lab disks, keys) from the host, wherever it sits under an overlaid dir
 for m in ${EGOV_MASK:-}; do
   [ -d "$R$m" ] && mount -t tmpfs -o ro,size=4k,mode=0755 egov-mask "$R$m"
-done
-# data disks (volumes), "loopdev=device=mountpoint" each: a block device node and its filesystem
-for d in ${EGOV_DISKS:-}; do
-  IFS='=' read -r src dev mnt <<<"$d"
-  mknod -m 0660 "$R$dev" b "$((0x$(stat -c %t "$src")))" "$((0x$(stat -c %T "$src")))"
-  mkdir -p "$R$mnt" && mount "$src" "$R$mnt"
 done
 mkdir -p "$R/run/sshd" && chmod 0755 "$R/run/sshd"
 hostname "$EGOV_HOST_ID"

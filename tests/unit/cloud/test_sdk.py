@@ -97,7 +97,7 @@ class _FakeConn:
     """Just what preflight reads: the catalog, the token's roles, quotas (an in-memory stand-in)."""
 
     def __init__(self, *, roles=("admin",), services=("compute", "network", "image", "identity"),
-                 instances=10, used=0, volumes=10, gigabytes=1000, gigabytes_used=0):
+                 instances=10, used=0):
         from types import SimpleNamespace as NS
 
         self._services = set(services)
@@ -108,8 +108,6 @@ class _FakeConn:
         netq = NS(ports=100, networks=100, subnets=100, routers=10, security_groups=100, security_group_rules=1000)
         self.compute = NS(get_quota_set=lambda pid, usage=False: quota, get_quota_set_defaults=lambda pid: quota)
         self.network = NS(get_quota=lambda pid, details=False: netq, get_quota_default=lambda pid: netq)
-        volq = NS(volumes=volumes, gigabytes=gigabytes, usage={"gigabytes": gigabytes_used})
-        self.block_storage = NS(get_quota_set=lambda pid, usage=False: volq, get_quota_set_defaults=lambda pid: volq)
 
     def has_service(self, name):
         return name in self._services
@@ -142,22 +140,6 @@ def test_preflight_counts_quota_per_project(graph):
     assert problems == [
         "cloud 'c': project dafushan-zwfw needs 3 more instances but its quota is 2 with 0 in use",
         "cloud 'c': project legacy-room-zwfw needs 3 more instances but its quota is 2 with 0 in use"]
-
-
-def test_preflight_counts_volume_gigabytes_against_cinder_quota(graph):
-    cinder = ("compute", "network", "image", "block-storage")
-    cl = sdk.Cloud("c", _FakeConn(gigabytes=150, gigabytes_used=100, services=cinder), graph)
-    problems = cl.preflight(_fresh_plan(graph))
-    # one 100 GB database volume per site, each in its site's data project
-    want = "needs 100 more gigabytes but its quota is 150 with 100 in use"
-    assert problems and all(p.endswith(want) for p in problems), problems
-    assert not [p for p in problems if "instances" in p or "volumes " in p]
-
-
-def test_preflight_counts_volumes_against_cinder_quota(graph):
-    cl = sdk.Cloud("c", _FakeConn(volumes=0, services=("compute", "network", "image", "block-storage")), graph)
-    problems = cl.preflight(_fresh_plan(graph))
-    assert problems and all(p.endswith("more volumes but its quota is 0 with 0 in use") for p in problems), problems
 
 
 def test_preflight_refuses_a_missing_image(graph):
