@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -13,6 +12,7 @@ import time
 import pytest
 
 from egov.apps import deploy
+from egov.lab.devices.process import free_ports
 
 pytestmark = pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy not installed")
 
@@ -25,16 +25,11 @@ class Local:
         return type("R", (), {"exited": r.returncode, "stdout": r.stdout, "stderr": r.stderr})()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def front(tmp_path, monkeypatch):
     backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
+    front_port, dead_port = free_ports(2)  # the second: nothing listens there
     sock = tmp_path / "haproxy.sock"
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(f"""global
@@ -46,12 +41,12 @@ defaults
     timeout server 5s
     default-server inter 200 fastinter 100 downinter 200 fall 2 rise 2
 frontend hall
-    bind 127.0.0.1:{_free_port()}
+    bind 127.0.0.1:{front_port}
     default_backend hall
 backend hall
     option httpchk GET /
     server app1 127.0.0.1:{backend.server_address[1]} check
-    server app2 127.0.0.1:{_free_port()} check
+    server app2 127.0.0.1:{dead_port} check
 """)
     proc = subprocess.Popen(["haproxy", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     monkeypatch.setattr(deploy, "HAPROXY_SOCKET", str(sock))

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from egov.lab.devices.process import free_ports
 from tests.conftest import ROOT
 from tests.unit.apps_deploy.conftest import BASE_SQL, ENTITIES, PERSONS, SRC, _uscc
 
@@ -30,12 +30,6 @@ ARTIFACTS = Path(os.environ.get("EGOV_TEST_ARTIFACTS", ROOT / ".artifacts")) / "
 ITEM = "440113-0005"
 PASSWORD = "Browser-Test-Pw-71"
 SERVED = {"service-hall": "hall", "one-stop-approval": "approval", "e-supervision": "supervision"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -71,7 +65,7 @@ def served(pg_cluster, tmp_path_factory):
             conn.execute("INSERT INTO persons VALUES (%s, '测试')", (p,))
         for e in ENTITIES:
             conn.execute("INSERT INTO entities VALUES (%s, '测试公司')", (_uscc(e[:17]),))
-    ports = {app: _free_port() for app in SERVED}
+    ports = dict(zip(SERVED, free_ports(len(SERVED))))
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
     env |= {f"EGOV_DB_{n}": dsn for n in ("APP", "POPULATION", "LEGAL_ENTITIES", "MACRO_ECONOMY")}
     env |= {"PYTHONPATH": str(SRC), "EGOV_SECRET_KEY": "browser-test-key-not-a-secret",
